@@ -1,0 +1,1 @@
+"""Speed benchmarks, each against a named comparator measured in the same run."""

@@ -1,0 +1,1 @@
+"""Shared infrastructure of earshot: audio input, speech synthesis, atomic files, cache."""

@@ -1,0 +1,21 @@
+"""Fixtures shared across packages' tests."""
+
+import numpy as np
+import pytest
+
+from earshot import tts
+
+
+@pytest.fixture(scope="session")
+def speech_embedding_model():
+    """The pretrained speech embedding in inference mode, weights fetched into the cache if missing."""
+    import speech_embedding
+    from speech_embedding import weights
+    weights.fetch()
+    return speech_embedding.load()
+
+
+@pytest.fixture(scope="session")
+def spoken_phrase() -> np.ndarray:
+    """About 3 s of synthesized speech, float32 at 16 kHz."""
+    return tts.speak("the quick brown fox jumps over the lazy dog", tts.speakers(1, seed=7)[0])
