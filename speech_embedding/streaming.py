@@ -1,0 +1,103 @@
+"""Streaming speech embedding: each 80 ms hop computes only what the new audio adds.
+
+A hop of 1280 samples brings 8 new log-mel frames. Every time-kernel-3 conv keeps the last 2
+frames of its input as state, so it only convolves the new ones; pools and mel-only layers
+need no state. The front end keeps 640 samples back, so hop `h` delivers the offline pass's
+frames `8h - 4 .. 8h + 3`: with that phase every 2x2 pool sees the same frame pairs as the
+offline pass, and hop `h` emits exactly the offline embedding `h - 9`, the newest one the audio
+so far allows (no added latency). Outputs of hops 0..8 depend on the zero initial state and are
+flagged not valid.
+
+The step function has explicit state inputs and outputs, so it converts to a TFLite model an
+app can drive hop by hop.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from speech_embedding import features, model as model_lib
+
+HOP_SAMPLES = model_lib.HOP_SAMPLES  # 1280: 80 ms
+AUDIO_CONTEXT_SAMPLES = 640  # 4 frames back, the phase that aligns every pool with the offline pass
+# Samples spanned by one hop's 8 frames; the rest of the buffer waits for the next hop.
+HOP_FRAME_SPAN = features.STFT_WINDOW_SAMPLES + (model_lib.HOP_FRAMES - 1) * features.STFT_HOP_SAMPLES
+WARMUP_HOPS = 9  # hop h emits offline embedding h - 9
+
+
+def _time_kernel(layer: keras.layers.Layer) -> int:
+    return layer.kernel_size[0] if isinstance(layer, keras.layers.Conv2D) else 1
+
+
+class StreamingEmbedding(tf.Module):
+    """Hop-by-hop twin of a speech embedding Keras model, sharing its layers and weights.
+
+    `step(samples, *state) -> {"embedding": [96], <state name>: new state, ...}` with samples
+    float32 `[1280]`; the new state comes back under the names of the state inputs
+    (`state_names`), so a caller feeds each output back to the input of the same name.
+    `initial_state()` gives the zero state.
+    """
+
+    def __init__(self, model: keras.Model):
+        super().__init__(name="streaming_speech_embedding")
+        self._backbone = model.get_layer("backbone")
+        self._layers = [layer for layer in self._backbone.layers
+                        if not isinstance(layer, keras.layers.InputLayer)]
+        self._weight_values = [(w, tf.constant(w.numpy())) for w in self._backbone.weights]
+        self.state_specs = [tf.TensorSpec([AUDIO_CONTEXT_SAMPLES], tf.float32, name="audio_state")]
+        width, channels = features.NUM_MEL_BINS, 1
+        for layer in self._layers:
+            if isinstance(layer, keras.layers.ZeroPadding2D):
+                width += 2
+            if _time_kernel(layer) > 1:
+                self.state_specs.append(tf.TensorSpec(
+                    [_time_kernel(layer) - 1, width, channels], tf.float32, name=f"{layer.name}_state"))
+            if isinstance(layer, keras.layers.Conv2D):
+                channels = layer.filters
+                width = width - layer.kernel_size[1] + 1 if layer.padding == "valid" else width
+            if isinstance(layer, keras.layers.MaxPooling2D):
+                width //= layer.pool_size[1]
+
+    @property
+    def state_names(self) -> list[str]:
+        return [spec.name for spec in self.state_specs]
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        return {spec.name: np.zeros(spec.shape, np.float32) for spec in self.state_specs}
+
+    def step(self, samples: tf.Tensor, *state: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One hop: float32 `[1280]` new samples and the state, in `state_names` order."""
+        # Weights enter as constants: a TFLite model an app drives then needs no variables.
+        with keras.StatelessScope(state_mapping=self._weight_values):
+            return self._step(samples, *state)
+
+    def _step(self, samples: tf.Tensor, *state: tf.Tensor) -> dict[str, tf.Tensor]:
+        audio = tf.concat([state[0], samples], axis=0)
+        new_state = [audio[-AUDIO_CONTEXT_SAMPLES:]]
+        x = features.log_mel(audio[tf.newaxis, :HOP_FRAME_SPAN])[..., tf.newaxis]  # [1, 8, 32, 1]
+        conv_states = iter(state[1:])
+        for layer in self._layers:
+            if _time_kernel(layer) > 1:
+                x = tf.concat([next(conv_states)[tf.newaxis], x], axis=1)
+                new_state.append(x[0, -(_time_kernel(layer) - 1):])
+            x = layer(x, training=False)
+        return {"embedding": x[0, 0, 0], **dict(zip(self.state_names, new_state))}
+
+    def function(self) -> tf.types.experimental.ConcreteFunction:
+        """`step` as a concrete function with named inputs, ready for TFLite conversion."""
+        specs = [tf.TensorSpec([HOP_SAMPLES], tf.float32, name="samples")] + self.state_specs
+        return tf.function(self.step).get_concrete_function(*specs)
+
+
+def to_tflite(model: keras.Model) -> bytes:
+    """The streaming step as a float32 TFLite flatbuffer (inputs: samples, states; outputs: embedding, states)."""
+    streaming = StreamingEmbedding(model)
+    # Through a SavedModel the converter keeps the signature's input and output names, which
+    # is how an app finds the state tensors.
+    with tempfile.TemporaryDirectory() as saved_model:
+        tf.saved_model.save(streaming, saved_model, signatures=streaming.function())
+        return tf.lite.TFLiteConverter.from_saved_model(saved_model).convert()
