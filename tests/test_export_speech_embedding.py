@@ -1,0 +1,177 @@
+"""export applied to the real speech_embedding: issue 3's acceptance checks.
+
+Every test needs the pretrained weights; the `speech_embedding_model` fixture (tests/conftest.py)
+fetches them into the cache when missing, so nothing here is skipped.
+"""
+
+import concurrent.futures
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_hub as hub
+
+import speech_embedding
+from export import hub as export_hub, serve
+from speech_embedding import hub_spec
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def spec(speech_embedding_model):
+    return hub_spec.hub_spec()
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def tf1_dir(spec, root):
+    return export_hub.export(spec, "tf1_hub", str(root / "speech_embedding" / "1"))
+
+
+@pytest.fixture(scope="module")
+def sm2_dir(spec, root):
+    return export_hub.export(spec, "saved_model_2", str(root / "speech_embedding_tf2" / "1"))
+
+
+@pytest.fixture(scope="module")
+def clips(spoken_phrase):
+    """Two 1.5 s clips of speech: [2, 24000] float32, 10 embeddings each."""
+    return np.stack([spoken_phrase[:24000], spoken_phrase[8000:32000]]).astype(np.float32)
+
+
+def test_tf1_hub_matches_keras_in_inference_mode(tf1_dir, speech_embedding_model, clips):
+    module = hub.load(tf1_dir)
+    outputs = module.signatures["default"](default=tf.constant(clips))["default"]
+    expected = speech_embedding_model(clips, training=False)
+    assert outputs.shape == (2, 10, 1, 96)
+    np.testing.assert_allclose(outputs, expected, atol=1e-5)
+    import tf_keras
+    layer_model = tf_keras.Sequential([tf_keras.Input((24000,)), hub.KerasLayer(tf1_dir)])
+    np.testing.assert_allclose(layer_model.predict(clips, verbose=0), expected, atol=1e-5)
+
+
+def test_tf1_hub_train_tags_use_batch_statistics(tf1_dir, speech_embedding_model, clips):
+    module = hub.load(tf1_dir, tags={"train"})
+    outputs = module.signatures["default"](default=tf.constant(clips))["default"].numpy()
+    batch_stats = speech_embedding.load(trainable=True)(clips, training=True).numpy()
+    np.testing.assert_allclose(outputs, batch_stats, atol=1e-4)
+    inference = speech_embedding_model(clips, training=False).numpy()
+    assert np.abs(outputs - inference).max() > 1e-2
+
+
+def test_saved_model_cli_lists_both_tag_sets(tf1_dir):
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    result = subprocess.run([cli, "show", "--dir", tf1_dir], capture_output=True, text=True,
+                            check=True, timeout=300)
+    assert re.search(r"tag-sets:\s*\n''\s*\n'train'\s*$", result.stdout), result.stdout
+
+
+def test_saved_model_2_fine_tunes_in_tf_keras(sm2_dir, clips):
+    import tf_keras
+    layer = hub.KerasLayer(sm2_dir, trainable=True)
+    model = tf_keras.Sequential([
+        tf_keras.Input((24000,)), layer, tf_keras.layers.Reshape((10, 96)),
+        tf_keras.layers.GlobalAveragePooling1D(), tf_keras.layers.Dense(2)])
+    model.compile(tf_keras.optimizers.Adam(1e-3),
+                  tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.concatenate([clips, clips[:, ::-1] * 0.5])
+    y = np.array([0, 0, 1, 1])
+    moving = [w for w in layer.non_trainable_weights if "moving_" in w.name]
+    assert len(moving) == 38 and len(layer.trainable_weights) == 58
+
+    def moving_values():
+        return [w.numpy().copy() for w in moving]
+
+    before = moving_values()
+    model.predict(x, verbose=0)
+    model.evaluate(x, y, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, moving_values()))
+    history = model.fit(x, y, epochs=4, batch_size=4, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0], losses
+    changed = [not np.array_equal(a, b) for a, b in zip(before, moving_values())]
+    assert all(changed)
+
+
+def test_hub_load_from_served_url_then_from_cache(tf1_dir, root, speech_embedding_model,
+                                                  clips, tmp_path, monkeypatch):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "export.serve", f"--root={root}", "--host=127.0.0.1", "--port=0"],
+        cwd=REPO, stderr=subprocess.PIPE, text=True)
+    try:
+        base = None
+        deadline = time.monotonic() + 120
+        while base is None and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            assert line, "export.serve exited before serving"
+            match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+            base = match and match.group(1)
+        monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "tfhub_cache"))
+        url = base + "speech_embedding/1"
+        expected = speech_embedding_model(clips, training=False)
+        for _ in range(2):
+            module = hub.load(url)
+            outputs = module.signatures["default"](default=tf.constant(clips))["default"]
+            np.testing.assert_allclose(outputs, expected, atol=1e-5)
+        with urllib.request.urlopen(base + "?format=json", timeout=60) as reply:
+            assert json.load(reply)["downloads"]["speech_embedding/1"] == 1
+        assert os.path.isfile(os.path.join(hub.resolve(url), "tfhub_module.pb"))
+        assert hub.resolve(url).startswith(str(tmp_path / "tfhub_cache"))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+
+
+def test_killed_export_of_speech_embedding_leaves_no_partial_dir(speech_embedding_model,
+                                                                  tmp_path):
+    output = tmp_path / "speech_embedding"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "export.hub", "--model=speech_embedding", "--format=tf1_hub",
+         f"--output_dir={output}", "--archive"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    written = []
+    # Killed once the inference graph's checkpoint is on disk, while the train graph is built.
+    while not written and time.monotonic() < deadline and process.poll() is None:
+        written = [name for name in os.listdir(tmp_path) if name.startswith(".speech_embedding.")
+                   and os.path.isdir(tmp_path / name / "variables")]
+        time.sleep(0.01)
+    assert written, "the export was not caught writing: " + process.stderr.read()[-2000:]
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    assert not os.path.exists(output) and not os.path.exists(f"{output}.tar.gz")
+
+
+def test_32_concurrent_downloads_of_speech_embedding(tf1_dir, root, tmp_path):
+    server = serve.make_server(str(root), "127.0.0.1", 0, archive_dir=str(tmp_path))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = server.url + "speech_embedding/1?tf-hub-format=compressed"
+
+    def download(_):
+        with urllib.request.urlopen(url, timeout=120) as response:
+            return response.read()
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            bodies = list(pool.map(download, range(32)))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(bodies) == 32 and len(set(bodies)) == 1 and len(bodies[0]) > 100_000
+    assert server.archives.builds == 1
+    assert server.download_counts()["speech_embedding/1"] == 32
