@@ -10,6 +10,8 @@ setuptools.setup(
         "keyword-spotting pipeline, exported in TF Hub formats and as TFLite."
     ),
     python_requires=">=3.11",
+    package_data={"speech_commands": ["recorder_static/*.html", "recorder_static/*.js",
+                                      "recorder_static/*.css"]},
     packages=setuptools.find_packages(include=[
         "earshot", "speech_embedding", "vggish", "speech_commands", "export",
         "speaker_embedding",
@@ -29,6 +31,9 @@ setuptools.setup(
         "dev": [
             "pytest",
             "onnxruntime",
+            "selenium",
+            "python_speech_features",
+            "scipy",
         ],
     },
 )

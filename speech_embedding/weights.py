@@ -36,18 +36,10 @@ TFLITE_SHA256 = "c0aea21eb84a4ce90a08c870da41b7a7173b45269e6a3207c71d67c40f3a59d
 WEIGHTS_FILE = "speech_embedding.weights.h5"
 FETCH_COMMAND = "python -m speech_embedding.weights fetch"
 
-# Phonetically rich sentences (Harvard lists) spoken by several synthetic voices: the speech
-# whose statistics become batch norm's moving mean and variance.
-CALIBRATION_SENTENCES = (
-    "The birch canoe slid on the smooth planks.",
-    "Glue the sheet to the dark blue background.",
-    "It's easy to tell the depth of a well.",
-    "These days a chicken leg is a rare dish.",
-    "Rice is often served in round bowls.",
-    "The juice of lemons makes fine punch.",
-    "Yes, no, up, down, left, right, on, off, stop, go.",
-    "Four hours of steady work faced us.",
-)
+# Phonetically balanced sentences and the Speech Commands keywords, spoken by several synthetic
+# voices: the speech whose statistics become batch norm's moving mean and variance.
+CALIBRATION_SENTENCES = tts.HARVARD_SENTENCES[:8] + (
+    "Yes, no, up, down, left, right, on, off, stop, go.",)
 CALIBRATION_SPEAKERS = 6
 
 

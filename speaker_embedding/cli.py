@@ -1,0 +1,80 @@
+"""Flags and plumbing shared by the enroll, verify and identify commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Callable, Sequence
+
+import numpy as np
+from absl import flags, logging
+
+from earshot import audio
+from speaker_embedding import database, embedder
+from speaker_embedding.vectors import mean_vector
+
+FLAGS = flags.FLAGS
+
+
+def define_flags(with_name: bool) -> None:
+    """Defines the flags every command shares (and --name for enroll and verify).
+
+    Called only when a command runs as a program, so importing the commands (tests, other
+    tools) never defines flags that another module might also define.
+    """
+    flags.DEFINE_string("db", "speakers.npz", "Speaker database file.")
+    flags.DEFINE_string("model_dir", None,
+                        "Trained model folder (python -m speaker_embedding.train).")
+    flags.DEFINE_list("audio", None, "Audio files (WAV/FLAC/OGG/MP3), comma-separated; any rate "
+                      "or channel count, at least 0.5 s each.")
+    if with_name:
+        flags.DEFINE_string("name", None, "Speaker name: the one to enroll (enroll) or to check "
+                            "the audio against (verify).")
+
+
+# Exit statuses, as grep uses them: a negative decision is not an error.
+EXIT_ACCEPT, EXIT_REJECT, EXIT_ERROR = 0, 1, 2
+
+
+def embed_files(model_dir: str, paths: Sequence[str]) -> tuple[np.ndarray, str]:
+    """Loads the model and embeds the files together.
+
+    Every file is decoded and checked before the network runs, so one bad file fails the
+    command at once, naming that file.
+
+    Returns:
+      (float32 `[512]` normalised mean of the files' utterance vectors, model fingerprint).
+    """
+    if not paths:
+        raise ValueError("--audio names no files")
+    waveforms = [embedder.load_waveform(path) for path in paths]
+    network = embedder.load_model(model_dir)
+    model = embedder.Embedder(network)
+    per_file = np.stack([model.embed(w) for w in waveforms])
+    return mean_vector(per_file), embedder.fingerprint(network)
+
+
+def default_threshold(model_dir: str) -> float:
+    """The EER threshold `evaluate --whole_utterances` measured on held-out speakers.
+
+    Whole-utterance scores are what verify computes, so their threshold is the one to reuse.
+    """
+    path = os.path.join(model_dir, "eval_whole", "metrics.json")
+    try:
+        with open(path) as f:
+            return float(json.load(f)["eer_threshold"])
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"no --threshold given and none measured in {path} ({error}); run "
+                         "python -m speaker_embedding.evaluate --whole_utterances first, or "
+                         "pass --threshold") from error
+
+
+def run(command: Callable[[], int]) -> int:
+    """Runs a command, turning expected failures into one clear line and EXIT_ERROR."""
+    try:
+        return command()
+    except (audio.AudioError, database.DatabaseError, ValueError, OSError) as error:
+        logging.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR

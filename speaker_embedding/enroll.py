@@ -1,0 +1,39 @@
+r"""Adds a speaker to the database from one or more recordings.
+
+    python -m speaker_embedding.enroll --model_dir=/tmp/spk_model --db=speakers.npz \
+        --name=alice --audio=alice1.wav,alice2.flac
+
+Each call appends one vector (the normalised mean over the given files) under NAME, so
+enrolling again with new recordings refines the speaker. Safe to run concurrently.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from absl import app, flags
+
+from speaker_embedding import cli, database
+
+FLAGS = flags.FLAGS
+
+
+def enroll(model_dir: str, db: str, name: str, audio: Sequence[str]) -> int:
+    """Embeds `audio` and appends it under `name`; prints a summary and returns EXIT_ACCEPT."""
+    vector, model = cli.embed_files(model_dir, audio)
+    enrolled = database.enroll(db, name, vector, model)
+    count = int((enrolled.names == name).sum())
+    print(f"enrolled {name} ({count} enrolment{'s' * (count != 1)}); {db} holds "
+          f"{len(enrolled.speakers())} speakers")
+    return cli.EXIT_ACCEPT
+
+
+def main(argv: Sequence[str]) -> int:
+    del argv
+    return cli.run(lambda: enroll(FLAGS.model_dir, FLAGS.db, FLAGS.name, FLAGS.audio))
+
+
+if __name__ == "__main__":
+    cli.define_flags(with_name=True)
+    flags.mark_flags_as_required(["name", "audio", "model_dir"])
+    app.run(main)
