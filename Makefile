@@ -1,13 +1,28 @@
 # Everything a fresh machine needs: `make demo` runs the main job, `make test` the tests.
-# Both create .venv, install the project into it, and install the Debian packages it uses.
+# Both create .venv, install the project into it, and install the Debian packages they use.
 
 PYTHON_BASE ?= python3
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-DEBIAN_PACKAGES := espeak-ng
+# espeak-ng speaks every synthesized dataset; the recorder's browser test needs Chromium.
+DEMO_DEBIAN_PACKAGES := espeak-ng
+TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) chromium chromium-driver
 
-.PHONY: demo test test-all benchmarks weights debian-packages clean
+.PHONY: demo test test-all benchmarks weights clean
+
+# $(call debian,packages): installs what is missing, or says how when not root.
+define debian
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else \
+			echo "Debian packages missing:$$missing. Install them with: sudo apt-get install -y$$missing"; \
+			exit 1; \
+		fi; \
+	fi
+endef
 
 $(INSTALLED): setup.py
 	$(PYTHON_BASE) -m venv $(VENV)
@@ -15,26 +30,19 @@ $(INSTALLED): setup.py
 	$(PYTHON) -m pip install --quiet -e ".[dev]"
 	touch $@
 
-debian-packages:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else \
-		echo "Debian packages missing:$$missing. Install them with: sudo apt-get install -y$$missing"; \
-		exit 1; \
-	fi
-
-weights: $(INSTALLED) debian-packages
+weights: $(INSTALLED)
+	$(call debian,$(DEMO_DEBIAN_PACKAGES))
 	$(PYTHON) -m speech_embedding.weights fetch
 
 demo: weights
 	$(PYTHON) -m speech_embedding.demo
 
 test: weights
+	$(call debian,$(TEST_DEBIAN_PACKAGES))
 	$(PYTHON) -m pytest -m "not slow"
 
 test-all: weights
+	$(call debian,$(TEST_DEBIAN_PACKAGES))
 	$(PYTHON) -m pytest
 
 benchmarks: weights

@@ -1,0 +1,29 @@
+"""TensorBoard event files without the tensorboard package.
+
+`tf.summary.scalar` / `image` need tensorboard installed; the classic `Summary` protos written
+through `write_raw_pb` need only TensorFlow, and TensorBoard reads them the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+def scalar(writer: tf.summary.SummaryWriter, tag: str, value: float, step: int) -> None:
+    summary = tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=tag,
+                                                                     simple_value=float(value))])
+    with writer.as_default():
+        tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
+
+
+def image(writer: tf.summary.SummaryWriter, tag: str, pixels: np.ndarray, step: int) -> None:
+    """A grey image from float `[height, width]` values, scaled to fill 0..255."""
+    low, high = float(pixels.min()), float(pixels.max())
+    grey = np.round((pixels - low) / max(high - low, 1e-9) * 255).astype(np.uint8)
+    png = tf.io.encode_png(grey[..., np.newaxis]).numpy()
+    value = tf.compat.v1.Summary.Image(height=grey.shape[0], width=grey.shape[1], colorspace=1,
+                                       encoded_image_string=png)
+    summary = tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=tag, image=value)])
+    with writer.as_default():
+        tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
