@@ -30,10 +30,16 @@ setuptools.setup(
     extras_require={
         "dev": [
             "pytest",
+            "onnx",
             "onnxruntime",
             "selenium",
             "python_speech_features",
             "scipy",
+        ],
+        # Comparators of benchmarks/ (torchvggish for VGGish).
+        "bench": [
+            "torch==2.13.0",
+            "torchvggish==0.2",
         ],
     },
 )
