@@ -20,12 +20,10 @@ from typing import Optional
 
 import keras
 import numpy as np
-import tensorflow as tf
 from absl import app, flags, logging
 
-from earshot import audio, fileio
-from vggish import calibration, features, model as model_lib, params, weights
-from vggish import postprocess as postprocess_lib
+from earshot import fileio
+from vggish import calibration, examples_embedder, model as model_lib, params, weights
 
 QUANTIZATIONS = ("float32", "int8")
 INPUT_NAME = "log_mel_examples"
@@ -140,12 +138,13 @@ def write(model: keras.Model, output: str, quantization: str = "int8",
     return os.path.abspath(output)
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(examples_embedder.ExamplesEmbedder):
     """Runs a VGGish ONNX file with ONNX Runtime; same inputs and outputs as `vggish.embed`."""
 
     def __init__(self, model_path: str, num_threads: Optional[int] = None,
                  pca_params_path: Optional[str] = None):
         """`num_threads` None lets ONNX Runtime choose; `pca_params_path` is for postprocess."""
+        super().__init__(pca_params_path)
         import onnxruntime
 
         if not os.path.isfile(model_path):
@@ -159,26 +158,11 @@ class OnnxEmbedder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(model_path, options,
                                                     providers=["CPUExecutionProvider"])
-        self.pca_params_path = pca_params_path
 
     def embed_examples(self, examples: np.ndarray) -> np.ndarray:
         """float32 `[N, 96, 64]` -> float32 `[N, 128]`."""
         return self.session.run([OUTPUT_NAME], {
             INPUT_NAME: np.ascontiguousarray(examples, np.float32)})[0]
-
-    def __call__(self, audio_input, sample_rate: int = params.SAMPLE_RATE,
-                 postprocess: bool = False) -> np.ndarray:
-        """Audio (path, or array and rate) -> `[N, 128]` float32, or uint8 if `postprocess`."""
-        if isinstance(audio_input, (str, os.PathLike)):
-            audio_input, sample_rate = audio.read_file(audio_input)
-        # Float32 features: their error is far below the int8 network's.
-        examples = features.waveform_to_examples(audio_input, sample_rate, tf.float32)
-        embeddings = self.embed_examples(examples)
-        if not postprocess:
-            return embeddings
-        if self.pca_params_path is None:
-            raise ValueError("postprocess=True needs pca_params_path")
-        return postprocess_lib.Postprocessor(self.pca_params_path)(embeddings)
 
 
 FLAGS = flags.FLAGS

@@ -20,9 +20,8 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from earshot import audio, fileio
-from vggish import calibration, features, params, weights
-from vggish import postprocess as postprocess_lib
+from earshot import fileio
+from vggish import calibration, examples_embedder, weights
 
 QUANTIZATIONS = ("float32", "dynamic_range", "int8")
 def to_tflite(model: keras.Model, quantization: str = "int8",
@@ -54,12 +53,13 @@ def to_tflite(model: keras.Model, quantization: str = "int8",
     return converter.convert()
 
 
-class TfliteEmbedder:
+class TfliteEmbedder(examples_embedder.ExamplesEmbedder):
     """Runs a VGGish TFLite file on audio; same inputs and outputs as `vggish.embed`."""
 
     def __init__(self, model_path: str, num_threads: Optional[int] = None,
                  pca_params_path: Optional[str] = None):
         """`pca_params_path` is needed only for `postprocess=True`."""
+        super().__init__(pca_params_path)
         if not os.path.isfile(model_path):
             raise FileNotFoundError(f"{model_path}: no such TFLite model; make one with "
                                     "`python -m vggish.tflite --output=...`")
@@ -67,7 +67,6 @@ class TfliteEmbedder:
         self._input = self.interpreter.get_input_details()[0]["index"]
         self._output = self.interpreter.get_output_details()[0]["index"]
         self._batch = 0
-        self.pca_params_path = pca_params_path
 
     def embed_examples(self, examples: np.ndarray) -> np.ndarray:
         """float32 `[N, 96, 64]` -> float32 `[N, 128]`."""
@@ -78,20 +77,6 @@ class TfliteEmbedder:
         self.interpreter.set_tensor(self._input, np.ascontiguousarray(examples, np.float32))
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self._output).copy()
-
-    def __call__(self, audio_input, sample_rate: int = params.SAMPLE_RATE,
-                 postprocess: bool = False) -> np.ndarray:
-        """Audio (path, or array and rate) -> `[N, 128]` float32, or uint8 if `postprocess`."""
-        if isinstance(audio_input, (str, os.PathLike)):
-            audio_input, sample_rate = audio.read_file(audio_input)
-        # Float32 features: their error is far below the int8 network's.
-        examples = features.waveform_to_examples(audio_input, sample_rate, tf.float32)
-        embeddings = self.embed_examples(examples)
-        if not postprocess:
-            return embeddings
-        if self.pca_params_path is None:
-            raise ValueError("postprocess=True needs pca_params_path")
-        return postprocess_lib.Postprocessor(self.pca_params_path)(embeddings)
 
 
 FLAGS = flags.FLAGS
