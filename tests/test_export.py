@@ -7,6 +7,7 @@ is exercised in test_export_speech_embedding.py.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -350,6 +351,35 @@ def run_cli(*args, **popen_kwargs):
                             **popen_kwargs)
 
 
+def start_serve_cli(root) -> tuple[subprocess.Popen, str]:
+    """Starts `python -m export.serve --port=0` on `root`; returns it and its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "export.serve", f"--root={root}", "--host=127.0.0.1", "--port=0"],
+        cwd=REPO, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        assert line, "export.serve exited before serving"
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+        if match:
+            return process, match.group(1)
+    raise AssertionError("export.serve did not say where it serves")
+
+
+def kill_once_staging(process: subprocess.Popen, parent, prefix: str, timeout: float) -> None:
+    """SIGKILLs `process` as soon as a staging folder `prefix*` in `parent` holds variables/."""
+    deadline = time.monotonic() + timeout
+    written = []
+    while not written and time.monotonic() < deadline and process.poll() is None:
+        written = [name for name in os.listdir(parent) if name.startswith(prefix)
+                   and os.path.isdir(os.path.join(parent, name, "variables"))]
+        time.sleep(0.01)
+    assert written, "the export was not caught writing: " + process.stderr.read()[-2000:]
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+
+
 def test_cli_exports_with_spec_args_and_weights_path(tmp_path):
     weights = str(tmp_path / "tiny.weights.h5")
     trained = tiny_model(seed=5)
@@ -373,15 +403,6 @@ def test_killed_export_leaves_no_partial_output(tmp_path):
     output = tmp_path / "killed"
     process = run_cli("--model=test_export:tiny_hub_spec", "--format=tf1_hub",
                       f"--output_dir={output}", "--spec_arg=delay_seconds=30")
-    deadline = time.monotonic() + 120
-    written = []
-    while time.monotonic() < deadline and not written and process.poll() is None:
-        written = [name for name in os.listdir(tmp_path) if name.startswith(".killed.")
-                   and os.path.isdir(tmp_path / name / "variables")]
-        time.sleep(0.1)
-    assert written, "the export never started writing: " + process.stderr.read()[-2000:]
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL
+    kill_once_staging(process, tmp_path, ".killed.", timeout=120)
     assert not os.path.exists(output)
     assert not os.path.exists(str(output) + ".tar.gz")

@@ -9,14 +9,10 @@ import http.client
 import io
 import json
 import os
-import re
 import shutil
 import signal
-import subprocess
-import sys
 import tarfile
 import threading
-import time
 import urllib.request
 
 import numpy as np
@@ -25,7 +21,7 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 from export import hub as export_hub, serve
-from test_export import REPO, tiny_hub_spec, tiny_model, waveforms
+from test_export import start_serve_cli, tiny_hub_spec, tiny_model, waveforms
 
 
 @pytest.fixture(scope="module")
@@ -172,18 +168,9 @@ def test_reexported_model_gets_a_new_archive(tmp_path):
 
 
 def test_cli_serves_until_terminated(root):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "export.serve", f"--root={root}", "--host=127.0.0.1", "--port=0"],
-        cwd=REPO, stderr=subprocess.PIPE, text=True)
+    process, base = start_serve_cli(root)
     try:
-        port = None
-        deadline = time.monotonic() + 120
-        while port is None and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            assert line, "export.serve exited before serving"
-            match = re.search(r"at http://127\.0\.0\.1:(\d+)/", line)
-            port = match and int(match.group(1))
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/?format=json", timeout=60) as reply:
+        with urllib.request.urlopen(base + "?format=json", timeout=60) as reply:
             assert json.load(reply)["models"] == ["tiny/1", "tiny_sm2/1"]
     finally:
         process.send_signal(signal.SIGTERM)

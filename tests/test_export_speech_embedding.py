@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 
 import numpy as np
@@ -23,6 +22,7 @@ import tensorflow_hub as hub
 import speech_embedding
 from export import hub as export_hub, serve
 from speech_embedding import hub_spec
+from test_export import kill_once_staging, start_serve_cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -109,17 +109,8 @@ def test_saved_model_2_fine_tunes_in_tf_keras(sm2_dir, clips):
 
 def test_hub_load_from_served_url_then_from_cache(tf1_dir, root, speech_embedding_model,
                                                   clips, tmp_path, monkeypatch):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "export.serve", f"--root={root}", "--host=127.0.0.1", "--port=0"],
-        cwd=REPO, stderr=subprocess.PIPE, text=True)
+    process, base = start_serve_cli(root)
     try:
-        base = None
-        deadline = time.monotonic() + 120
-        while base is None and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            assert line, "export.serve exited before serving"
-            match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
-            base = match and match.group(1)
         monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "tfhub_cache"))
         url = base + "speech_embedding/1"
         expected = speech_embedding_model(clips, training=False)
@@ -143,17 +134,8 @@ def test_killed_export_of_speech_embedding_leaves_no_partial_dir(speech_embeddin
         [sys.executable, "-m", "export.hub", "--model=speech_embedding", "--format=tf1_hub",
          f"--output_dir={output}", "--archive"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    written = []
     # Killed once the inference graph's checkpoint is on disk, while the train graph is built.
-    while not written and time.monotonic() < deadline and process.poll() is None:
-        written = [name for name in os.listdir(tmp_path) if name.startswith(".speech_embedding.")
-                   and os.path.isdir(tmp_path / name / "variables")]
-        time.sleep(0.01)
-    assert written, "the export was not caught writing: " + process.stderr.read()[-2000:]
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL
+    kill_once_staging(process, tmp_path, ".speech_embedding.", timeout=180)
     assert not os.path.exists(output) and not os.path.exists(f"{output}.tar.gz")
 
 
