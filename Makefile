@@ -45,8 +45,12 @@ test-all: weights
 	$(call debian,$(TEST_DEBIAN_PACKAGES))
 	$(PYTHON) -m pytest
 
+# Each benchmark prints its figure, its comparator's (same run, same threads) and the ratio.
+BENCHMARKS := speech_embedding vggish speech_commands speaker_embedding export
+
 benchmarks: weights
-	$(PYTHON) -m benchmarks.speech_embedding
+	$(PYTHON) -m pip install --quiet -e ".[dev,bench]"
+	for benchmark in $(BENCHMARKS); do $(PYTHON) -m benchmarks.$$benchmark || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -5,20 +5,14 @@ The reference builds each training batch by running its processing graph once pe
 augments the batch in NumPy and featurizes it in a single op call. Both produce the same
 fingerprints (tests/test_speech_commands_data.py); this prints how long a batch of 100 takes.
 
-    python benchmarks/speech_commands.py [--data_dir=DIR] [--threads=2] [--batches=10]
+    python -m benchmarks.speech_commands [--data_dir=DIR] [--threads=2] [--batches=10]
 
 Without --data_dir a small dataset is synthesized into a temporary folder first.
 """
 
 import os
-import sys
 import tempfile
 import time
-
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the
-# speech_commands package it measures.
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(
-    os.path.abspath(__file__))]
 
 import numpy as np
 import tensorflow as tf

@@ -1,6 +1,6 @@
 r"""VGGish speed, end to end (waveform -> embeddings), against torchvggish in the same run.
 
-    python benchmarks/vggish.py [--seconds=60] [--threads=2] [--repeats=5] [--weights_path=DIR]
+    python -m benchmarks.vggish [--seconds=60] [--threads=2] [--repeats=5] [--weights_path=DIR]
 
 Prints audio seconds embedded per wall-clock second for: earshot's Keras float32 pipeline
 (`vggish.embed`); TFLite float32, dynamic-range and int8 models (`vggish.tflite`) and ONNX
@@ -23,17 +23,11 @@ import importlib
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 
-# Run as a script, this file's folder comes first on sys.path, and this file is also named
-# vggish: drop the folder so `import vggish` finds the package.
-sys.path = [entry for entry in sys.path
-            if os.path.abspath(entry or ".") != os.path.dirname(os.path.abspath(__file__))]
-
-import numpy as np  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
+import numpy as np
+from absl import app, flags, logging
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                         "shared", "fixtures", "vggish")
