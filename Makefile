@@ -35,7 +35,7 @@ weights: $(INSTALLED)
 	$(PYTHON) -m speech_embedding.weights fetch
 
 demo: weights
-	$(PYTHON) -m speech_embedding.demo
+	$(PYTHON) -m speech_commands.demo
 
 test: weights
 	$(call debian,$(TEST_DEBIAN_PACKAGES))
@@ -46,7 +46,7 @@ test-all: weights
 	$(PYTHON) -m pytest
 
 # Each benchmark prints its figure, its comparator's (same run, same threads) and the ratio.
-BENCHMARKS := speech_embedding vggish speech_commands speaker_embedding export
+BENCHMARKS := speech_embedding streaming vggish speech_commands speaker_embedding export
 
 benchmarks: weights
 	$(PYTHON) -m pip install --quiet -e ".[dev,bench]"

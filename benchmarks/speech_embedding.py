@@ -15,14 +15,13 @@ Prints audio seconds embedded per wall-clock second for each and the ratio.
 from __future__ import annotations
 
 import time
-import zipfile
 
 import numpy as np
-import onnxruntime
 import tensorflow as tf
 from absl import app, flags
 
 import speech_embedding
+from benchmarks import openwakeword
 from earshot import tts
 from speech_embedding import weights
 
@@ -31,8 +30,6 @@ flags.DEFINE_integer("threads", 1, "CPU threads for both (TF intra/inter-op, onn
 flags.DEFINE_float("seconds", 60.0, "Length of the benchmark clip, in seconds.")
 flags.DEFINE_integer("repeats", 5, "Timed runs of each; the median is reported.")
 
-OWW_MODELS = "openwakeword/resources/models/"
-WINDOW_FRAMES, HOP_FRAMES = 76, 8
 
 
 def _speech(seconds: float) -> np.ndarray:
@@ -57,24 +54,15 @@ class OpenWakeWord:
     """openWakeWord's batch feature pipeline on onnxruntime."""
 
     def __init__(self, threads: int):
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        with zipfile.ZipFile(weights.wheel_path()) as wheel:
-            self.melspec = onnxruntime.InferenceSession(
-                wheel.read(OWW_MODELS + "melspectrogram.onnx"), options,
-                providers=["CPUExecutionProvider"])
-            self.embedding = onnxruntime.InferenceSession(
-                wheel.read(OWW_MODELS + "embedding_model.onnx"), options,
-                providers=["CPUExecutionProvider"])
+        self.melspec, self.embedding = openwakeword.sessions(threads)
 
     def __call__(self, waveform: np.ndarray) -> np.ndarray:
         # openWakeWord feeds int16-valued floats and rescales the dB mel by x/10 + 2.
         samples = (waveform * 32767).astype(np.int16).astype(np.float32)[np.newaxis]
         mel = self.melspec.run(None, {self.melspec.get_inputs()[0].name: samples})[0]
         mel = np.squeeze(mel) / 10 + 2
-        starts = range(0, mel.shape[0] - WINDOW_FRAMES + 1, HOP_FRAMES)
-        windows = np.stack([mel[s:s + WINDOW_FRAMES] for s in starts])[..., np.newaxis]
+        starts = range(0, mel.shape[0] - openwakeword.WINDOW_FRAMES + 1, openwakeword.HOP_FRAMES)
+        windows = np.stack([mel[s:s + openwakeword.WINDOW_FRAMES] for s in starts])[..., np.newaxis]
         return self.embedding.run(None, {self.embedding.get_inputs()[0].name: windows})[0]
 
 

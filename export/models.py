@@ -22,6 +22,7 @@ MODELS = {
     "speech_embedding": "speech_embedding.hub_spec:hub_spec",
     "vggish": "vggish.hub_spec:hub_spec",
     "speaker_embedding": "speaker_embedding.hub_spec:hub_spec",
+    "keyword_spotter": "speech_commands.hub_spec:hub_spec",
 }
 
 

@@ -209,7 +209,8 @@ def embedding_model():
     """The pretrained speech embedding (frozen), loaded once per process."""
     if "frozen" not in _EMBEDDING_MODELS:
         import speech_embedding  # Heavy and needs fetched weights: only when asked for.
-        _EMBEDDING_MODELS["frozen"] = speech_embedding.load(trainable=False)
+        with tf.init_scope():  # Variables are made eagerly even when first asked in a graph.
+            _EMBEDDING_MODELS["frozen"] = speech_embedding.load(trainable=False)
     return _EMBEDDING_MODELS["frozen"]
 
 

@@ -17,7 +17,7 @@ import os
 
 from absl import app, flags, logging
 
-from speech_commands import export, features, input_data, train
+from speech_commands import export, features, input_data, models, train
 
 FLAGS = flags.FLAGS
 CALIBRATION_CLIPS = 100
@@ -43,6 +43,8 @@ def define_flags() -> None:
                       "How to save the result: a frozen GraphDef file or a SavedModel folder.")
     flags.DEFINE_string("tflite_dir", "", "Folder for conv_actions_frozen(.tflite, _int8.tflite) "
                         "and conv_actions_labels.txt (the Android app's assets).")
+    flags.DEFINE_bool("train_embedding", False, "embedding_head only: the checkpoint was trained "
+                      "with --train_embedding (it holds the speech embedding's weights too).")
     flags.DEFINE_string("data_dir", "", "Optional dataset whose training clips calibrate the int8 "
                         "TFLite model's activations.")
 
@@ -62,7 +64,8 @@ def main(argv):
     words_list = input_data.prepare_words_list(words)
     settings = features.prepare_model_settings(
         len(words_list), FLAGS.sample_rate, FLAGS.clip_duration_ms, FLAGS.window_size_ms,
-        FLAGS.window_stride_ms, FLAGS.feature_bin_count, FLAGS.preprocess)
+        FLAGS.window_stride_ms, FLAGS.feature_bin_count,
+        models.preprocess_for(FLAGS.model_architecture, FLAGS.preprocess, FLAGS.train_embedding))
     model = export.load_model(settings, FLAGS.model_architecture, FLAGS.start_checkpoint,
                               FLAGS.quantize)
     module = export.InferenceModule(model, settings)

@@ -15,6 +15,7 @@ purpose, both for speed and reproducibility:
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import math
 import os
@@ -28,7 +29,7 @@ from absl import logging
 
 from earshot import audio, fileio, progress
 from speech_commands import features
-from speech_commands.split import which_set
+from speech_commands.split import speaker_of, which_set
 
 SILENCE_LABEL = "_silence_"
 SILENCE_INDEX = 0
@@ -342,11 +343,6 @@ class AudioProcessor:
                 data[row] = self.clip(sample["file"])
             labels.append(sample["label"])
         return data, labels
-
-
-def speaker_of(path: str) -> str:
-    """The speaker part of a Speech Commands file name (before `_nohash_`)."""
-    return re.sub(r"_nohash_.*$", "", os.path.basename(path))
 
 
 def few_speakers(entries: list[dict], examples_per_word: int) -> list[dict]:

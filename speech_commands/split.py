@@ -13,14 +13,18 @@ import re
 MAX_NUM_WAVS_PER_CLASS = 2**27 - 1  # ~134M: the modulus of the reference's split hash
 
 
+def speaker_of(filename: str) -> str:
+    """The speaker part of a Speech Commands file name (the base name before `_nohash_`)."""
+    return re.sub(r"_nohash_.*$", "", os.path.basename(filename))
+
+
 def which_set(filename: str, validation_percentage: float, testing_percentage: float) -> str:
     """'training', 'validation' or 'testing' for a clip, stable as the dataset grows.
 
     Only the part of the base name before `_nohash_` (the speaker) is hashed, so every clip of
     a speaker, whatever the word, lands in the same split.
     """
-    base_name = os.path.basename(filename)
-    hash_name = re.sub(r"_nohash_.*$", "", base_name)
+    hash_name = speaker_of(filename)
     hash_name_hashed = hashlib.sha1(hash_name.encode("utf-8")).hexdigest()
     percentage_hash = ((int(hash_name_hashed, 16) % (MAX_NUM_WAVS_PER_CLASS + 1)) *
                        (100.0 / MAX_NUM_WAVS_PER_CLASS))

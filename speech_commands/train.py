@@ -28,7 +28,8 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from earshot import fileio
-from speech_commands import export, features, input_data, models, plots, summaries
+from speech_commands import (embedding_cache, export, features, input_data, models, plots,
+                             summaries)
 
 FLAGS = flags.FLAGS
 DEFAULT_DATA_URL = ("https://storage.googleapis.com/download.tensorflow.org/data/"
@@ -70,6 +71,8 @@ class TrainConfig:
     preprocess: str = "mfcc"
     optimizer: str = "gradient_descent"
     seed: int = 0
+    train_embedding: bool = False
+    examples_per_word: int = 0
 
 
 HELP = {
@@ -103,6 +106,10 @@ HELP = {
     "optimizer": "Optimizer: gradient_descent (reference default), momentum (Nesterov, 0.9) or "
                  "adam (earshot addition, for short runs).",
     "seed": "Seed of weight init, dropout and data sampling (the split uses the reference's).",
+    "train_embedding": "embedding_head only: fine-tune the speech embedding too (batch norm in "
+                       "training mode; embeddings are then computed at every step, not cached).",
+    "examples_per_word": "If > 0, keep the training clips of only this many speakers per "
+                         "wanted word (few-shot training); 0 keeps all.",
 }
 
 
@@ -143,10 +150,12 @@ def learning_rate_at(step: int, steps_list: list[int], rates_list: list[float]) 
 
 def model_settings_for(config: TrainConfig) -> dict:
     wanted_words = config.wanted_words.split(",")
+    preprocess = models.preprocess_for(config.model_architecture, config.preprocess,
+                                       config.train_embedding)
     return features.prepare_model_settings(
         len(input_data.prepare_words_list(wanted_words)), config.sample_rate,
         config.clip_duration_ms, config.window_size_ms, config.window_stride_ms,
-        config.feature_bin_count, config.preprocess)
+        config.feature_bin_count, preprocess)
 
 
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
@@ -243,10 +252,10 @@ def train(config: TrainConfig) -> TrainResult:
         raise ValueError("--batch_size, --eval_step_interval and --save_step_interval must be > 0")
     model_settings = model_settings_for(config)
     wanted_words = config.wanted_words.split(",")
-    processor = input_data.AudioProcessor(
+    processor = embedding_cache.make_processor(
         config.data_url, config.data_dir, config.silence_percentage, config.unknown_percentage,
         wanted_words, config.validation_percentage, config.testing_percentage, model_settings,
-        seed=config.seed)
+        seed=config.seed, examples_per_word=config.examples_per_word)
     trainer = Trainer(config, model_settings, processor)
     time_shift_samples = int((config.time_shift_ms * config.sample_rate) / 1000)
     training_steps_max = sum(steps_list)
@@ -327,7 +336,7 @@ def _write_data_summary(config: TrainConfig, processor: input_data.AudioProcesso
     for index, fingerprint in enumerate(fingerprints[:3]):
         image = fingerprint.reshape(model_settings["spectrogram_length"],
                                     model_settings["fingerprint_width"])
-        summaries.image(writer, f"{config.preprocess}/{index}", image, 0)
+        summaries.image(writer, f"{model_settings['preprocess']}/{index}", image, 0)
     writer.flush()
 
 

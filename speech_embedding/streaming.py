@@ -27,13 +27,56 @@ AUDIO_CONTEXT_SAMPLES = 640  # 4 frames back, the phase that aligns every pool w
 # Samples spanned by one hop's 8 frames; the rest of the buffer waits for the next hop.
 HOP_FRAME_SPAN = features.STFT_WINDOW_SAMPLES + (model_lib.HOP_FRAMES - 1) * features.STFT_HOP_SAMPLES
 WARMUP_HOPS = 9  # hop h emits offline embedding h - 9
+SAMPLES = "samples"  # name of the hop's audio input
 
 
 def _time_kernel(layer: keras.layers.Layer) -> int:
     return layer.kernel_size[0] if isinstance(layer, keras.layers.Conv2D) else 1
 
 
-class StreamingEmbedding(tf.Module):
+def constant_weights(model: keras.Model) -> list[tuple[keras.Variable, tf.Tensor]]:
+    """A `keras.StatelessScope` mapping of `model`'s weights to constants of their values now.
+
+    Run under it, a step reads no variables, so its TFLite model needs no initialisation.
+    """
+    return [(weight, tf.constant(weight.numpy())) for weight in model.weights]
+
+
+class StatefulStep(tf.Module):
+    """A model run hop by hop with its state as explicit inputs and outputs.
+
+    Subclasses set `state_specs` (named `tf.TensorSpec`s) and define `step(samples, *state)`
+    returning a dict that holds each new state under its input's name, so a caller (or an
+    app driving the TFLite model) feeds each output back to the input of the same name.
+    """
+
+    state_specs: list[tf.TensorSpec]
+
+    @property
+    def state_names(self) -> list[str]:
+        return [spec.name for spec in self.state_specs]
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        return {spec.name: np.zeros(spec.shape, np.float32) for spec in self.state_specs}
+
+    def step(self, samples: tf.Tensor, *state: tf.Tensor) -> dict[str, tf.Tensor]:
+        raise NotImplementedError
+
+    def function(self) -> tf.types.experimental.ConcreteFunction:
+        """`step` as a concrete function with named inputs, ready for TFLite conversion."""
+        specs = [tf.TensorSpec([HOP_SAMPLES], tf.float32, name=SAMPLES)] + self.state_specs
+        return tf.function(self.step).get_concrete_function(*specs)
+
+    def to_tflite(self) -> bytes:
+        """`step` as a float32 TFLite flatbuffer with named inputs (samples, states) and outputs."""
+        # Through a SavedModel the converter keeps the signature's input and output names, which
+        # is how an app finds the state tensors.
+        with tempfile.TemporaryDirectory() as saved_model:
+            tf.saved_model.save(self, saved_model, signatures=self.function())
+            return tf.lite.TFLiteConverter.from_saved_model(saved_model).convert()
+
+
+class StreamingEmbedding(StatefulStep):
     """Hop-by-hop twin of a speech embedding Keras model, sharing its layers and weights.
 
     `step(samples, *state) -> {"embedding": [96], <state name>: new state, ...}` with samples
@@ -47,7 +90,7 @@ class StreamingEmbedding(tf.Module):
         self._backbone = model.get_layer("backbone")
         self._layers = [layer for layer in self._backbone.layers
                         if not isinstance(layer, keras.layers.InputLayer)]
-        self._weight_values = [(w, tf.constant(w.numpy())) for w in self._backbone.weights]
+        self._weight_values = constant_weights(self._backbone)
         self.state_specs = [tf.TensorSpec([AUDIO_CONTEXT_SAMPLES], tf.float32, name="audio_state")]
         width, channels = features.NUM_MEL_BINS, 1
         for layer in self._layers:
@@ -62,16 +105,8 @@ class StreamingEmbedding(tf.Module):
             if isinstance(layer, keras.layers.MaxPooling2D):
                 width //= layer.pool_size[1]
 
-    @property
-    def state_names(self) -> list[str]:
-        return [spec.name for spec in self.state_specs]
-
-    def initial_state(self) -> dict[str, np.ndarray]:
-        return {spec.name: np.zeros(spec.shape, np.float32) for spec in self.state_specs}
-
     def step(self, samples: tf.Tensor, *state: tf.Tensor) -> dict[str, tf.Tensor]:
         """One hop: float32 `[1280]` new samples and the state, in `state_names` order."""
-        # Weights enter as constants: a TFLite model an app drives then needs no variables.
         with keras.StatelessScope(state_mapping=self._weight_values):
             return self._step(samples, *state)
 
@@ -87,17 +122,7 @@ class StreamingEmbedding(tf.Module):
             x = layer(x, training=False)
         return {"embedding": x[0, 0, 0], **dict(zip(self.state_names, new_state))}
 
-    def function(self) -> tf.types.experimental.ConcreteFunction:
-        """`step` as a concrete function with named inputs, ready for TFLite conversion."""
-        specs = [tf.TensorSpec([HOP_SAMPLES], tf.float32, name="samples")] + self.state_specs
-        return tf.function(self.step).get_concrete_function(*specs)
-
 
 def to_tflite(model: keras.Model) -> bytes:
-    """The streaming step as a float32 TFLite flatbuffer (inputs: samples, states; outputs: embedding, states)."""
-    streaming = StreamingEmbedding(model)
-    # Through a SavedModel the converter keeps the signature's input and output names, which
-    # is how an app finds the state tensors.
-    with tempfile.TemporaryDirectory() as saved_model:
-        tf.saved_model.save(streaming, saved_model, signatures=streaming.function())
-        return tf.lite.TFLiteConverter.from_saved_model(saved_model).convert()
+    """The streaming embedding of `model` as TFLite (inputs: samples, states; outputs: embedding, states)."""
+    return StreamingEmbedding(model).to_tflite()
