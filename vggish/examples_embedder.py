@@ -21,8 +21,15 @@ from vggish import postprocess as postprocess_lib
 class ExamplesEmbedder:
     """Same inputs and outputs as `vggish.embed`; subclasses provide `embed_examples`."""
 
-    def __init__(self, pca_params_path: Optional[str] = None):
+    # The file kind and the command that writes one, for the missing-file error.
+    kind: str = ""
+    maker: str = ""
+
+    def __init__(self, model_path: str, pca_params_path: Optional[str] = None):
         """`pca_params_path` is needed only for `postprocess=True`."""
+        if not os.path.isfile(model_path):
+            raise FileNotFoundError(f"{model_path}: no such {self.kind} model; make one with "
+                                    f"`python -m {self.maker} --output=...`")
         self.pca_params_path = pca_params_path
 
     def embed_examples(self, examples: np.ndarray) -> np.ndarray:

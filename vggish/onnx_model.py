@@ -141,15 +141,14 @@ def write(model: keras.Model, output: str, quantization: str = "int8",
 class OnnxEmbedder(examples_embedder.ExamplesEmbedder):
     """Runs a VGGish ONNX file with ONNX Runtime; same inputs and outputs as `vggish.embed`."""
 
+    kind, maker = "ONNX", "vggish.onnx_model"
+
     def __init__(self, model_path: str, num_threads: Optional[int] = None,
                  pca_params_path: Optional[str] = None):
         """`num_threads` None lets ONNX Runtime choose; `pca_params_path` is for postprocess."""
-        super().__init__(pca_params_path)
+        super().__init__(model_path, pca_params_path)
         import onnxruntime
 
-        if not os.path.isfile(model_path):
-            raise FileNotFoundError(f"{model_path}: no such ONNX model; make one with "
-                                    "`python -m vggish.onnx_model --output=...`")
         options = onnxruntime.SessionOptions()
         if num_threads:
             options.intra_op_num_threads = num_threads

@@ -12,7 +12,6 @@ calibration audio (`vggish.calibration`: synthetic signals, plus `--calibration_
 
 from __future__ import annotations
 
-import os
 from typing import Iterator, Optional
 
 import keras
@@ -56,13 +55,12 @@ def to_tflite(model: keras.Model, quantization: str = "int8",
 class TfliteEmbedder(examples_embedder.ExamplesEmbedder):
     """Runs a VGGish TFLite file on audio; same inputs and outputs as `vggish.embed`."""
 
+    kind, maker = "TFLite", "vggish.tflite"
+
     def __init__(self, model_path: str, num_threads: Optional[int] = None,
                  pca_params_path: Optional[str] = None):
         """`pca_params_path` is needed only for `postprocess=True`."""
-        super().__init__(pca_params_path)
-        if not os.path.isfile(model_path):
-            raise FileNotFoundError(f"{model_path}: no such TFLite model; make one with "
-                                    "`python -m vggish.tflite --output=...`")
+        super().__init__(model_path, pca_params_path)
         self.interpreter = tf.lite.Interpreter(model_path=model_path, num_threads=num_threads)
         self._input = self.interpreter.get_input_details()[0]["index"]
         self._output = self.interpreter.get_output_details()[0]["index"]
