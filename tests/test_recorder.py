@@ -617,12 +617,8 @@ def run_train_command(command: str, architecture: str, train_dir: str) -> str:
     return result.stderr
 
 
-@pytest.mark.parametrize("architecture", [
-    "tiny_conv", pytest.param("embedding_head", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("architecture", ["tiny_conv", "embedding_head"])
 def test_browser_dataset_trains(request, tmp_path, architecture):
-    from speech_commands import models
-    if architecture not in models.architectures():
-        pytest.skip(f"{architecture} is not a speech_commands architecture yet")
     command = request.getfixturevalue("browser_session")["train_command"]
     log = run_train_command(command, architecture, str(tmp_path))
     losses = [float(value) for value in re.findall(r"cross entropy ([0-9.]+)", log)]
