@@ -37,3 +37,13 @@ def examples(paths: Sequence[str] = ()) -> np.ndarray:
     waveforms += [audio.load(path, params.SAMPLE_RATE) for path in paths]
     return np.concatenate([features.waveform_to_examples(waveform, params.SAMPLE_RATE)
                            for waveform in waveforms])
+
+
+def for_quantization(quantization: str, calibration_audio: str) -> np.ndarray | None:
+    """Calibration examples if `quantization` is "int8" (static ranges), else None.
+
+    `calibration_audio` is the CLIs' comma-separated list of extra audio files.
+    """
+    if quantization != "int8":
+        return None
+    return examples([path for path in calibration_audio.split(",") if path])

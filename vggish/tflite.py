@@ -84,8 +84,7 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     model = weights.load(FLAGS.weights_path)
-    paths = [path for path in FLAGS.calibration_audio.split(",") if path]
-    examples = calibration.examples(paths) if FLAGS.quantization == "int8" else None
+    examples = calibration.for_quantization(FLAGS.quantization, FLAGS.calibration_audio)
     flatbuffer = to_tflite(model, FLAGS.quantization, examples)
     with fileio.atomic_file(FLAGS.output) as staging:
         with open(staging, "wb") as file:
