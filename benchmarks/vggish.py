@@ -99,7 +99,7 @@ def converted_model(weights_path: str, model, runtime: str, quantization: str) -
         if runtime == "onnx":
             onnx_model.write(model, path, quantization)
         else:
-            with fileio.atomic_file(path) as staging, open(staging, "wb") as file:
+            with fileio.atomic_open(path, "wb") as file:
                 file.write(tflite.to_tflite(model, quantization))
     return path
 

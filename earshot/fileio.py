@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from typing import Iterator, Union
+from typing import IO, Iterator, Union
 
 PathLike = Union[str, os.PathLike]
 
@@ -67,6 +67,13 @@ def atomic_dir(path: PathLike, overwrite: bool = False) -> Iterator[str]:
     finally:
         if os.path.exists(staging):
             shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_open(path: PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
+    """`open(path, mode)` whose content appears at `path` only when the block exits cleanly."""
+    with atomic_file(path) as staging, open(staging, mode, **open_kwargs) as file:
+        yield file
 
 
 @contextlib.contextmanager

@@ -57,7 +57,6 @@ def write(directory: str, path: str) -> str:
     """Writes `directory` as the tar.gz `path` atomically; returns `path`."""
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{directory}: no such model folder")
-    with fileio.atomic_file(path) as staging:
-        with open(staging, "wb") as stream:
-            write_to(directory, stream)
+    with fileio.atomic_open(path, "wb") as stream:
+        write_to(directory, stream)
     return path

@@ -65,9 +65,8 @@ def split_speakers(speakers: Sequence[str], num_test: int,
 
 
 def write_split(model_dir: str, train: Sequence[str], test: Sequence[str]) -> None:
-    with fileio.atomic_file(os.path.join(model_dir, SPLIT_FILE)) as staging:
-        with open(staging, "w") as f:
-            json.dump({"train": list(train), "test": list(test)}, f, indent=1)
+    with fileio.atomic_open(os.path.join(model_dir, SPLIT_FILE), "w") as f:
+        json.dump({"train": list(train), "test": list(test)}, f, indent=1)
 
 
 def read_split(path: str) -> dict[str, list[str]]:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 
 import keras
 import numpy as np
@@ -32,10 +30,9 @@ MIN_SECONDS = 0.5   # less than this is mostly one or two phonemes: not enough t
 
 
 def write_config(model_dir: str, config: model_lib.ResCNNConfig) -> None:
-    with fileio.atomic_file(os.path.join(model_dir, CONFIG_FILE)) as staging:
-        with open(staging, "w") as f:
-            json.dump({"format": CONFIG_FORMAT, "filters": list(config.filters),
-                       "blocks": config.blocks}, f, indent=1)
+    with fileio.atomic_open(os.path.join(model_dir, CONFIG_FILE), "w") as f:
+        json.dump({"format": CONFIG_FORMAT, "filters": list(config.filters),
+                   "blocks": config.blocks}, f, indent=1)
 
 
 def read_config(model_dir: str) -> model_lib.ResCNNConfig:
@@ -59,13 +56,9 @@ def read_config(model_dir: str) -> model_lib.ResCNNConfig:
 
 
 def save_weights(model: keras.Model, model_dir: str) -> None:
-    """Writes MODEL_DIR/model.weights.h5 atomically (Keras insists on the .weights.h5 name)."""
-    staging = tempfile.mkdtemp(prefix=".weights.", dir=model_dir)
-    try:
-        model.save_weights(os.path.join(staging, WEIGHTS_FILE))
-        os.replace(os.path.join(staging, WEIGHTS_FILE), os.path.join(model_dir, WEIGHTS_FILE))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    """Writes MODEL_DIR/model.weights.h5 atomically (the staging name keeps `.weights.h5`)."""
+    with fileio.atomic_file(os.path.join(model_dir, WEIGHTS_FILE)) as staging:
+        model.save_weights(staging)
 
 
 def load_model(model_dir: str) -> keras.Model:

@@ -151,9 +151,8 @@ def main(argv: Sequence[str]) -> None:
                    num_speakers=int(scored.scores.shape[0]),
                    negatives_per_trial=int(scored.scores.shape[1] - 1),
                    whole_utterances=FLAGS.whole_utterances)
-    with fileio.atomic_file(os.path.join(output_dir, "metrics.json")) as staging:
-        with open(staging, "w") as f:
-            json.dump(summary, f, indent=1)
+    with fileio.atomic_open(os.path.join(output_dir, "metrics.json"), "w") as f:
+        json.dump(summary, f, indent=1)
     with fileio.atomic_file(os.path.join(output_dir, "scores.npz")) as staging:
         np.savez(staging, scores=scored.scores, labels=scored.labels)
     plot_roc(scored, result, f"{label}, {summary['num_speakers']} {FLAGS.speakers} speakers",

@@ -59,7 +59,7 @@ def streaming_accuracy(model_dir: str, data_dir: str, output_dir: str):
     wav_path = os.path.join(output_dir, "streaming_test.wav")
     labels_path = os.path.join(output_dir, "streaming_test_labels.txt")
     audio.write_wav(wav_path, waveform, 16000)
-    with fileio.atomic_file(labels_path) as staging, open(staging, "w") as out:
+    with fileio.atomic_open(labels_path, "w") as out:
         out.write("".join(f"{label}, {time_ms}\n" for label, time_ms in truth))
     stream = spotter.TFLiteStream(os.path.join(model_dir, "streaming_kws.tflite"))
     start = time.monotonic()

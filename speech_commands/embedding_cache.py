@@ -122,9 +122,8 @@ class CachedEmbeddingProcessor(input_data.AudioProcessor):
                      len(table), len(files) + 1, len(missing))
         computed = self._embed_entries(missing, augmentation)
         for key, vectors in computed.items():
-            with fileio.atomic_file(self._cache_path(key)) as staging:
-                with open(staging, "wb") as f:
-                    np.save(f, vectors)
+            with fileio.atomic_open(self._cache_path(key), "wb") as f:
+                np.save(f, vectors)
         for path, key in wanted.items():
             if path not in table:
                 table[path] = computed[key]

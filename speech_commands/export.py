@@ -113,9 +113,8 @@ def frozen_graph_def(module: InferenceModule) -> tf.compat.v1.GraphDef:
 
 def write_frozen_graph(module: InferenceModule, output_file: str) -> None:
     graph_def = frozen_graph_def(module)
-    with fileio.atomic_file(output_file) as staging:
-        with open(staging, "wb") as out:
-            out.write(graph_def.SerializeToString())
+    with fileio.atomic_open(output_file, "wb") as out:
+        out.write(graph_def.SerializeToString())
     logging.info("Saved frozen graph to %s", output_file)
 
 
@@ -168,13 +167,11 @@ def write_tflite(module: InferenceModule, tflite_dir: str, words_list: list[str]
              "labels": os.path.join(tflite_dir, TFLITE_LABELS_NAME)}
     for kind in ("float", "int8"):
         content = tflite_model(module, representative_audio, int8=kind == "int8")
-        with fileio.atomic_file(paths[kind]) as staging:
-            with open(staging, "wb") as out:
-                out.write(content)
+        with fileio.atomic_open(paths[kind], "wb") as out:
+            out.write(content)
         logging.info("Saved %s TFLite model (%d bytes) to %s", kind, len(content), paths[kind])
-    with fileio.atomic_file(paths["labels"]) as staging:
-        with open(staging, "w") as out:
-            out.write("\n".join(words_list))
+    with fileio.atomic_open(paths["labels"], "w") as out:
+        out.write("\n".join(words_list))
     logging.info("Saved labels to %s", paths["labels"])
     return paths
 

@@ -60,7 +60,7 @@ def export_spotter(checkpoint: str, wanted_words: list[str], output_dir: str,
                                 clips)
     paths["streaming"] = os.path.join(output_dir, "streaming_kws.tflite")
     content = spotter.to_tflite(*spotter.split(model, settings))
-    with fileio.atomic_file(paths["streaming"]) as staging, open(staging, "wb") as out:
+    with fileio.atomic_open(paths["streaming"], "wb") as out:
         out.write(content)
     logging.info("Saved streaming TFLite model (%d bytes) to %s", len(content),
                  paths["streaming"])

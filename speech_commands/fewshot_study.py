@@ -77,7 +77,7 @@ def training_clips(config: train.TrainConfig) -> int:
 def write_table(rows: list[dict], output_dir: str) -> dict[str, str]:
     """CSV, Markdown and PNG of the study's rows; returns their paths."""
     paths = {kind: os.path.join(output_dir, f"fewshot.{kind}") for kind in ("csv", "md", "png")}
-    with fileio.atomic_file(paths["csv"]) as staging, open(staging, "w", newline="") as out:
+    with fileio.atomic_open(paths["csv"], "w", newline="") as out:
         writer = csv.DictWriter(out, COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
@@ -92,7 +92,7 @@ def write_table(rows: list[dict], output_dir: str) -> dict[str, str]:
                  for a in architectures]
         clips = next(r["training_clips"] for r in rows if r["examples_per_word"] == k)
         lines.append(f"| {label(k)} | {clips} | " + " | ".join(cells) + " |")
-    with fileio.atomic_file(paths["md"]) as staging, open(staging, "w") as out:
+    with fileio.atomic_open(paths["md"], "w") as out:
         out.write("\n".join(lines) + "\n")
     figure, axes = plt.subplots(figsize=(6, 4))
     positions = {k: i for i, k in enumerate(examples)}

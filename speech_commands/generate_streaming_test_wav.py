@@ -58,10 +58,9 @@ def main(argv):
         FLAGS.background_volume, FLAGS.unknown_percentage, np.random.default_rng(FLAGS.seed))
     audio.write_wav(FLAGS.output_audio_file, waveform, FLAGS.sample_rate)
     logging.info("Saved streaming test wav to %s", FLAGS.output_audio_file)
-    with fileio.atomic_file(FLAGS.output_labels_file) as staging:
-        with open(staging, "w") as labels_file:
-            labels_file.writelines("%s, %f\n" % (label, time_ms)
-                                   for label, time_ms in ground_truth)
+    with fileio.atomic_open(FLAGS.output_labels_file, "w") as labels_file:
+        labels_file.writelines("%s, %f\n" % (label, time_ms)
+                               for label, time_ms in ground_truth)
     logging.info("Saved streaming test labels to %s", FLAGS.output_labels_file)
 
 

@@ -70,13 +70,13 @@ def maybe_download_and_extract_dataset(data_url: str, dest_directory: str) -> No
     if not os.path.exists(filepath):
         logging.info("Downloading %s", data_url)
         try:
-            with urllib.request.urlopen(data_url) as response, fileio.atomic_file(filepath) as tmp:
+            with urllib.request.urlopen(data_url) as response, \
+                    fileio.atomic_open(filepath, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0) or None
-                with open(tmp, "wb") as out:
-                    chunks = iter(lambda: response.read(1 << 20), b"")
-                    for chunk in progress.track(chunks, f"downloading {filepath}",
-                                                total=total and math.ceil(total / (1 << 20))):
-                        out.write(chunk)
+                chunks = iter(lambda: response.read(1 << 20), b"")
+                for chunk in progress.track(chunks, f"downloading {filepath}",
+                                            total=total and math.ceil(total / (1 << 20))):
+                    out.write(chunk)
         except OSError as error:
             raise RuntimeError(
                 f"Failed to download URL: {data_url} to folder: {filepath} ({error}). Please make "

@@ -267,7 +267,7 @@ def train(config: TrainConfig) -> TrainResult:
 
     os.makedirs(config.train_dir, exist_ok=True)
     labels_path = os.path.join(config.train_dir, config.model_architecture + "_labels.txt")
-    with fileio.atomic_file(labels_path) as staging, open(staging, "w") as labels_file:
+    with fileio.atomic_open(labels_path, "w") as labels_file:
         labels_file.write("\n".join(processor.words_list))
     checkpoint_path = os.path.join(config.train_dir, config.model_architecture + ".ckpt")
     manager = tf.train.CheckpointManager(trainer.checkpoint, config.train_dir, max_to_keep=5,

@@ -86,9 +86,8 @@ def main(argv: list[str]) -> None:
     model = weights.load(FLAGS.weights_path)
     examples = calibration.for_quantization(FLAGS.quantization, FLAGS.calibration_audio)
     flatbuffer = to_tflite(model, FLAGS.quantization, examples)
-    with fileio.atomic_file(FLAGS.output) as staging:
-        with open(staging, "wb") as file:
-            file.write(flatbuffer)
+    with fileio.atomic_open(FLAGS.output, "wb") as file:
+        file.write(flatbuffer)
     logging.info("wrote %s (%s, %.1f MB)", FLAGS.output, FLAGS.quantization,
                  len(flatbuffer) / 1e6)
 
