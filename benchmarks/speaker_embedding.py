@@ -19,14 +19,14 @@ import time  # noqa: E402
 from typing import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 from python_speech_features import base as psf  # noqa: E402
 
+from earshot import cli  # noqa: E402
 from speaker_embedding import features  # noqa: E402
 
-_UTTERANCES = flags.DEFINE_integer("utterances", 200, "Waveforms to process.")
-_SECONDS = flags.DEFINE_float("seconds", 3.0, "Length of each waveform.")
-_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed passes; the best is reported.")
+FLAGS = flags.FLAGS
+
 
 
 def reference_fbank(waveform: np.ndarray) -> np.ndarray:
@@ -50,15 +50,15 @@ def best_time(fn: Callable[[np.ndarray], np.ndarray], waveforms: list[np.ndarray
 def main(argv) -> None:
     del argv
     rng = np.random.default_rng(0)
-    length = int(_SECONDS.value * features.SAMPLE_RATE)
-    count = _UTTERANCES.value
+    length = int(FLAGS.seconds * features.SAMPLE_RATE)
+    count = FLAGS.utterances
     waveforms = [rng.uniform(-0.5, 0.5, length).astype(np.float32) for _ in range(count)]
     difference = max(float(np.abs(features.fbank(w) - reference_fbank(w)).max())
                      for w in waveforms[:5])
-    ours = best_time(features.fbank, waveforms, _REPEATS.value)
-    reference = best_time(reference_fbank, waveforms, _REPEATS.value)
-    audio_seconds = count * _SECONDS.value
-    print(f"{count} x {_SECONDS.value:g} s waveforms, 1 thread, best of {_REPEATS.value}; "
+    ours = best_time(features.fbank, waveforms, FLAGS.repeats)
+    reference = best_time(reference_fbank, waveforms, FLAGS.repeats)
+    audio_seconds = count * FLAGS.seconds
+    print(f"{count} x {FLAGS.seconds:g} s waveforms, 1 thread, best of {FLAGS.repeats}; "
           f"max |difference| {difference:.2e}")
     print(f"speaker_embedding.features.fbank: {ours:.3f} s "
           f"({audio_seconds / ours:,.0f}x real time)")
@@ -68,4 +68,7 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    flags.DEFINE_integer("utterances", 200, "Waveforms to process.")
+    flags.DEFINE_float("seconds", 3.0, "Length of each waveform.")
+    flags.DEFINE_integer("repeats", 3, "Timed passes; the best is reported.")
+    cli.run(main)

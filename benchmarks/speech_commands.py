@@ -16,14 +16,13 @@ import time
 
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
-from speech_commands import features, input_data, synthesize
+from earshot import cli
+from speech_commands import architectures, input_data, synthetic_dataset
+from speech_commands.settings import TrainConfig
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("data_dir", "", "Speech Commands folder (default: synthesize one).")
-flags.DEFINE_integer("threads", 2, "TF intra- and inter-op threads, the same for both sides.")
-flags.DEFINE_integer("batches", 10, "Batches of 100 to time per side.")
 
 BATCH = 100
 TIME_SHIFT = 1600
@@ -35,18 +34,18 @@ def reference_batch_fn(settings, background):
     @tf.function(input_signature=[
         tf.TensorSpec([], tf.string), tf.TensorSpec([], tf.float32),
         tf.TensorSpec([2, 2], tf.int32), tf.TensorSpec([2], tf.int32),
-        tf.TensorSpec([settings["desired_samples"], 1], tf.float32),
+        tf.TensorSpec([settings.desired_samples, 1], tf.float32),
         tf.TensorSpec([], tf.float32)])
     def one_clip(path, volume, padding, offset, noise, noise_volume):
         decoded = tf.audio.decode_wav(tf.io.read_file(path), desired_channels=1,
-                                      desired_samples=settings["desired_samples"])
+                                      desired_samples=settings.desired_samples)
         scaled = decoded.audio * volume
         shifted = tf.slice(tf.pad(scaled, padding, mode="CONSTANT"), offset,
-                           [settings["desired_samples"], -1])
+                           [settings.desired_samples, -1])
         mixed = tf.clip_by_value(shifted + noise * noise_volume, -1.0, 1.0)
-        spectrogram = tf.raw_ops.AudioSpectrogram(input=mixed, window_size=settings[
-            "window_size_samples"], stride=settings["window_stride_samples"],
-                                                  magnitude_squared=True)
+        spectrogram = tf.raw_ops.AudioSpectrogram(
+            input=mixed, window_size=settings.window_size_samples,
+            stride=settings.window_stride_samples, magnitude_squared=True)
         return tf.reshape(tf.raw_ops.Mfcc(spectrogram=spectrogram,
                                           sample_rate=decoded.sample_rate,
                                           dct_coefficient_count=40), [-1])
@@ -85,13 +84,13 @@ def main(argv):
     data_dir = FLAGS.data_dir
     if not data_dir:
         data_dir = os.path.join(tempfile.mkdtemp(), "speech")
-        synthesize.synthesize(data_dir, ["yes", "no", "up", "down"], ["cat", "dog"], speakers=20,
-                              background_seconds=10.0)
+        synthetic_dataset.synthesize(data_dir, ["yes", "no", "up", "down"], ["cat", "dog"],
+                                     speakers=20, background_seconds=10.0)
     words = ["yes", "no", "up", "down"]
-    settings = features.prepare_model_settings(6, 16000, 1000, 30.0, 10.0, 40, "mfcc")
+    settings = architectures.settings_for(TrainConfig(wanted_words=",".join(words)))
     processor = input_data.AudioProcessor("", data_dir, 10, 10, words, 10, 10, settings)
-    ours = seconds_per_batch(lambda: processor.get_data(BATCH, 0, 0.8, 0.1, TIME_SHIFT,
-                                                        "training"))
+    ours = seconds_per_batch(lambda: processor.batch(BATCH, 0, 0.8, 0.1, TIME_SHIFT,
+                                                     "training"))
     reference = reference_batch_fn(settings, processor.background_data)
     rng = np.random.default_rng(0)
     theirs = seconds_per_batch(lambda: reference(processor.data_index["training"], rng))
@@ -102,4 +101,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    flags.DEFINE_string("data_dir", "", "Speech Commands folder (default: synthesize one).")
+    flags.DEFINE_integer("threads", 2, "TF intra- and inter-op threads, the same for both sides.")
+    flags.DEFINE_integer("batches", 10, "Batches of 100 to time per side.")
+    cli.run(main)

@@ -18,17 +18,14 @@ import time
 
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
 import speech_embedding
 from benchmarks import openwakeword
-from earshot import tts
-from speech_embedding import weights
+from earshot import cli, tts
+from speech_embedding import pretrained
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("threads", 1, "CPU threads for both (TF intra/inter-op, onnxruntime intra-op).")
-flags.DEFINE_float("seconds", 60.0, "Length of the benchmark clip, in seconds.")
-flags.DEFINE_integer("repeats", 5, "Timed runs of each; the median is reported.")
 
 
 
@@ -70,7 +67,7 @@ def main(argv: list[str]) -> None:
     del argv
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    weights.fetch()
+    pretrained.fetch()
     waveform = _speech(FLAGS.seconds)
 
     ours = speech_embedding.embed(waveform)
@@ -90,4 +87,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    flags.DEFINE_integer("threads", 1,
+                         "CPU threads for both (TF intra/inter-op, onnxruntime intra-op).")
+    flags.DEFINE_float("seconds", 60.0, "Length of the benchmark clip, in seconds.")
+    flags.DEFINE_integer("repeats", 5, "Timed runs of each; the median is reported.")
+    cli.run(main)

@@ -2,7 +2,7 @@
 
 Both process the same synthesized speech hop by hop (1280 new samples per hop) with the same
 number of threads, in the same run:
-- earshot: `streaming_kws.tflite` on the TFLite interpreter (what `listen` runs): the new
+- earshot: `streaming_kws.tflite` on LiteRT (what `listen` runs): the new
   log-mel frames, the embedding's convs on the new frames only (state in, state out), the
   ring of the last 16 embeddings, and the head;
 - openWakeWord 0.5.1's streaming loop on onnxruntime: `melspectrogram.onnx` on the last 1760
@@ -21,28 +21,18 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from benchmarks import openwakeword
-from earshot import tts
-from speech_commands import features, listen, models, spotter
-from speech_embedding import weights
+from benchmarks import hop_timing, openwakeword
+from earshot import cli
+from speech_commands import architectures, spotter_runtime, streaming_spotter
+from speech_commands.settings import TrainConfig
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("threads", 1, "CPU threads for both (TFLite, onnxruntime intra-op).")
-flags.DEFINE_float("seconds", 60.0, "Audio streamed through each, in seconds.")
-flags.DEFINE_string("model", "", "An export_kws folder; default: an untrained head.")
 
 OWW_MEL_SAMPLES = 1760  # 1280 new samples + 480 of context give 8 new mel frames
-
-
-def _speech(seconds: float) -> np.ndarray:
-    """Synthesized speech repeated to `seconds`, float32 in [-1, 1] at 16 kHz."""
-    phrase = tts.speak("yes no up down left right on off stop go", tts.speakers(1)[0])
-    return np.tile(phrase, int(np.ceil(seconds * 16000 / phrase.size)))[:int(seconds * 16000)]
 
 
 class OpenWakeWordStream:
@@ -65,34 +55,24 @@ class OpenWakeWordStream:
 
 def _streaming_model(directory: str) -> str:
     if FLAGS.model:
-        return listen.model_paths(FLAGS.model)[0]
-    settings = features.prepare_model_settings(12, 16000, 1000, 30, 10, 40, "embedding")
-    path = os.path.join(directory, "streaming_kws.tflite")
-    with open(path, "wb") as out:
-        out.write(spotter.to_tflite(features.embedding_model(),
-                                    models.create_model(settings, "embedding_head")))
-    return path
-
-
-def _cpu_ms_per_hop(step, hops: np.ndarray) -> float:
-    for hop in hops[:25]:  # warm-up
-        step(hop)
-    start = time.process_time()
-    for hop in hops:
-        step(hop)
-    return (time.process_time() - start) * 1000 / len(hops)
+        return spotter_runtime.model_paths(FLAGS.model)[0]
+    settings = architectures.settings_for(TrainConfig(
+        model_architecture="embedding_head", wanted_words=",".join(["word"] * 10)))
+    path = os.path.join(directory, spotter_runtime.STREAMING_MODEL_NAME)
+    return streaming_spotter.write_streaming_model(
+        architectures.build_model(settings, "embedding_head"), settings, path)
 
 
 def main(argv: list[str]) -> None:
     del argv
-    weights.fetch()
-    waveform = _speech(FLAGS.seconds)
-    hops = waveform[:waveform.size // spotter.HOP_SAMPLES * spotter.HOP_SAMPLES].reshape(
-        -1, spotter.HOP_SAMPLES)
+    waveform = hop_timing.speech("yes no up down left right on off stop go", FLAGS.seconds)
     with tempfile.TemporaryDirectory() as directory:
-        stream = spotter.TFLiteStream(_streaming_model(directory), num_threads=FLAGS.threads)
-        ours = _cpu_ms_per_hop(stream.step, hops)
-    theirs = _cpu_ms_per_hop(OpenWakeWordStream(FLAGS.threads).hop, hops)
+        stream = spotter_runtime.SpotterStream(_streaming_model(directory),
+                                               num_threads=FLAGS.threads)
+        hop_samples = stream.timing.hop_samples
+        hops = waveform[:waveform.size // hop_samples * hop_samples].reshape(-1, hop_samples)
+        ours = hop_timing.cpu_ms_per_hop(stream.step, hops)
+    theirs = hop_timing.cpu_ms_per_hop(OpenWakeWordStream(FLAGS.threads).hop, hops)
     print(f"{len(hops)} hops of 80 ms, {FLAGS.threads} thread(s), CPU time per hop:")
     print(f"  earshot listen (streaming TFLite, embedding + head): {ours:.3f} ms")
     print(f"  openWakeWord (melspectrogram.onnx + embedding_model.onnx): {theirs:.3f} ms")
@@ -100,4 +80,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    flags.DEFINE_integer("threads", 1, "CPU threads for both (TFLite, onnxruntime intra-op).")
+    flags.DEFINE_float("seconds", 60.0, "Audio streamed through each, in seconds.")
+    flags.DEFINE_string("model", "", "An export_kws folder (or the run folder it exported "
+                        "into); default: an untrained head.")
+    cli.run(main)

@@ -3,11 +3,11 @@ r"""VGGish speed, end to end (waveform -> embeddings), against torchvggish in th
     python -m benchmarks.vggish [--seconds=60] [--threads=2] [--repeats=5] [--weights_path=DIR]
 
 Prints audio seconds embedded per wall-clock second for: earshot's Keras float32 pipeline
-(`vggish.embed`); TFLite float32, dynamic-range and int8 models (`vggish.tflite`) and ONNX
-Runtime float32 and int8 models (`vggish.onnx_model`) of the same weights, front end in TF;
-and torchvggish 0.2 (NumPy front end + PyTorch model) with the
-same converted weights loaded, all with the same thread count; then each ratio to torchvggish
-and the cosine similarity of the quantized embeddings to the float32 ones.
+(`vggish.embed`); TFLite float32, dynamic-range and int8 models (`vggish.tflite`, on LiteRT)
+and ONNX Runtime float32 and int8 models (`vggish.onnx_model`) of the same weights, with the
+NumPy front end (`vggish.examples_embedder`); and torchvggish 0.2 (NumPy front end + PyTorch
+model) with the same converted weights loaded, all with the same thread count; then each ratio
+to torchvggish and the cosine similarity of the quantized embeddings to the float32 ones.
 
 Without --weights_path the parity fixture checkpoint (`../shared/fixtures/vggish` beside the checkout) is
 converted and used: its values are not Google's trained ones, which does not change speed
@@ -17,44 +17,23 @@ Needs the `bench` extra: torch==2.13.0 (CPU), torchvggish==0.2 and onnx (+ onnxr
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import importlib
 import os
-import shutil
 import statistics
-import tempfile
 import time
 
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
-FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                        "shared", "fixtures", "vggish")
+from benchmarks import fixtures
+from earshot import cli
+
 # Pause before each timed run: the previous runtime's idle threads spin for a while (OpenMP,
 # Eigen), and would otherwise slow whichever variant comes next.
 SETTLE_SECONDS = 0.5
 
-flags.DEFINE_float("seconds", 60.0, "Length of the benchmark audio, in seconds.")
-flags.DEFINE_integer("threads", 2, "Threads for TensorFlow, TFLite and PyTorch alike.")
-flags.DEFINE_integer("repeats", 5, "Timed runs per variant (the median is reported).")
-flags.DEFINE_string("weights_path", None, "Converted weights folder; default: the fixture.")
 FLAGS = flags.FLAGS
-
-
-def fixture_weights() -> str:
-    """The parity fixture converted once into the earshot cache."""
-    from earshot import fileio
-    from vggish import convert
-    target = os.path.join(fileio.cache_dir("vggish", "benchmark"), "fixture_weights")
-    if not os.path.isdir(target):
-        with tempfile.TemporaryDirectory() as tmp:
-            checkpoint = os.path.join(tmp, "vggish_model.ckpt")
-            with gzip.open(os.path.join(FIXTURES, "vggish_model.ckpt.gz"), "rb") as source, \
-                    open(checkpoint, "wb") as sink:
-                shutil.copyfileobj(source, sink, length=1 << 24)
-            convert.convert(checkpoint, os.path.join(FIXTURES, "vggish_pca_params.npz"), target)
-    return target
 
 
 def benchmark_audio(seconds: float) -> np.ndarray:
@@ -96,11 +75,7 @@ def converted_model(weights_path: str, model, runtime: str, quantization: str) -
                                f"{runtime}")
     if not os.path.isfile(path):
         logging.info("converting to %s (%s), once", runtime, quantization)
-        if runtime == "onnx":
-            onnx_model.write(model, path, quantization)
-        else:
-            with fileio.atomic_open(path, "wb") as file:
-                file.write(tflite.to_tflite(model, quantization))
+        {"onnx": onnx_model.write, "tflite": tflite.write}[runtime](model, path, quantization)
     return path
 
 
@@ -121,10 +96,10 @@ def main(argv: list[str]) -> None:
     torch.set_num_interop_threads(1)
     # TensorFlow flushes denormals to zero in its threads; give torch the same advantage.
     torch.set_flush_denormal(True)
-    from vggish import onnx_model, tflite
+    from vggish import examples_embedder, onnx_model, tflite
     embed_lib = importlib.import_module("vggish.embed")
 
-    weights_path = FLAGS.weights_path or fixture_weights()
+    weights_path = FLAGS.weights_path or fixtures.vggish_fixture_weights()
     waveform = benchmark_audio(FLAGS.seconds)
     embedder = embed_lib.Embedder(weights_path)
     torch_model = torchvggish_model(embedder.model)
@@ -137,11 +112,11 @@ def main(argv: list[str]) -> None:
     variants = {"earshot keras float32": lambda: embedder(waveform, 16000)}
     runners = {}
     for quantization in tflite.QUANTIZATIONS:
-        runners[f"earshot tflite {quantization}"] = tflite.TfliteEmbedder(
+        runners[f"earshot tflite {quantization}"] = examples_embedder.TfliteEmbedder(
             converted_model(weights_path, embedder.model, "tflite", quantization),
             num_threads=threads)
     for quantization in onnx_model.QUANTIZATIONS:
-        runners[f"earshot onnx {quantization}"] = onnx_model.OnnxEmbedder(
+        runners[f"earshot onnx {quantization}"] = examples_embedder.OnnxEmbedder(
             converted_model(weights_path, embedder.model, "onnx", quantization),
             num_threads=threads)
     for name, runner in runners.items():
@@ -174,4 +149,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    flags.DEFINE_float("seconds", 60.0, "Length of the benchmark audio, in seconds.")
+    flags.DEFINE_integer("threads", 2, "Threads for TensorFlow, TFLite and PyTorch alike.")
+    flags.DEFINE_integer("repeats", 5, "Timed runs per variant (the median is reported).")
+    flags.DEFINE_string("weights_path", None, "Converted weights folder; default: the fixture.")
+    cli.run(main)

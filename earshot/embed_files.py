@@ -1,4 +1,8 @@
-"""The `--input=a.wav,b.flac --output=out.npz` job shared by the embedding CLIs."""
+"""The `--input=a.wav,b.flac --output=out.npz` job shared by the embedding CLIs.
+
+It prints what it wrote (one `path -> shape dtype` line per input, then the .npz path) on
+stdout: the result of the program, shown however quiet its logs are.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ import os
 from typing import Callable, Sequence
 
 import numpy as np
-from absl import logging
 
 from earshot import fileio, progress
+from earshot.errors import UserError
 
 
 def embed_to_npz(paths: Sequence[str], embed: Callable[[str], np.ndarray], output: str) -> None:
@@ -18,12 +22,12 @@ def embed_to_npz(paths: Sequence[str], embed: Callable[[str], np.ndarray], outpu
     leaves no partial result behind.
     """
     if not paths:
-        raise ValueError("--input names no files")
+        raise UserError("--input names no files")
     if len(set(paths)) != len(paths):
-        raise ValueError("--input names a file more than once")
+        raise UserError("--input names a file more than once")
     results = {path: embed(path) for path in progress.track(paths, "embedding")}
     with fileio.atomic_file(output) as staging:
         np.savez(staging, **results)
     for path, array in results.items():
-        logging.info("%s -> %s %s", path, array.shape, array.dtype)
-    logging.info("wrote %d arrays to %s", len(results), os.path.abspath(output))
+        print(f"{path} -> {array.shape} {array.dtype}")
+    print(f"wrote {len(results)} array{'s' * (len(results) != 1)} to {os.path.abspath(output)}")

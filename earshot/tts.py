@@ -19,6 +19,7 @@ import tempfile
 import numpy as np
 
 from earshot import audio
+from earshot.errors import UserError
 
 ESPEAK = "espeak-ng"
 
@@ -94,8 +95,8 @@ class Speaker:
         return hashlib.sha1(key).hexdigest()[:8]
 
 
-class TTSError(RuntimeError):
-    """espeak-ng is missing or failed."""
+class TTSError(UserError, RuntimeError):
+    """espeak-ng is missing or failed, or there is nothing to say: the user's setup or input."""
 
 
 def require_espeak() -> str:

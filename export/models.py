@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Optional
 
+from earshot.errors import UserError
 from export import spec as spec_lib
 
 MODELS = {
@@ -26,7 +27,7 @@ MODELS = {
 }
 
 
-class ModelNotFoundError(ValueError):
+class ModelNotFoundError(UserError, ValueError):
     """`--model` names no registered model, or a module or function that does not exist."""
 
 

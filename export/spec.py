@@ -25,25 +25,32 @@ CARD_FORMATS = {"tf1_hub": "hub", "saved_model_2": "saved_model_2"}
 
 @dataclasses.dataclass(frozen=True)
 class ModelCard:
-    """The human side of an export: rendered as the tfhub.dev-style README.md beside it.
+    """The human side of an export: rendered as the tfhub.dev model page `DIR.md` beside it.
+
+    The metadata fields take ids of tfhub.dev's tag vocabularies (`export.conformance`
+    lists the ones earshot uses); "" leaves a tag out, as tfhub.dev asks when no id fits.
 
     Attributes:
-      title: model name as a handle, e.g. "speech_embedding"; the card's heading.
+      title: the model's name in its handle `earshot/<title>/<version>`, e.g.
+        "speech_embedding": letters, digits, '_', '.', '-'.
       description: one or two sentences on what the model computes.
-      module_type: tfhub.dev task, e.g. "audio-embedding", "audio-command-detection".
+      task: tfhub.dev task id, e.g. "audio-embedding", "audio-command-detection".
       input: what `default` takes: dtype, shape, units, sample rate, range.
       output: what it returns: dtype, shape, meaning of each axis (and of each dict key).
       usage: extra usage notes in Markdown; a `hub.load` example for each format is always
         generated, so this is for model-specific advice (padding, framing, streaming).
       fine_tuning: Markdown on how to fine-tune (batch norm, learning rates), or "" if not
         fine-tunable.
-      network_architecture, dataset, language, license: optional tfhub.dev metadata.
+      network_architecture, dataset, language, license: tfhub.dev tag ids, e.g.
+        "keywordspottingnet", "youtube-8m", "en", "apache-2.0".
+      architecture, training_data: free text for the page's Architecture and Training data
+        sections (what the ids cannot say: layer counts, corpus sizes).
       references: Markdown list items (papers, upstream code).
     """
 
     title: str
     description: str
-    module_type: str
+    task: str
     input: str
     output: str
     usage: str = ""
@@ -51,7 +58,9 @@ class ModelCard:
     network_architecture: str = ""
     dataset: str = ""
     language: str = ""
-    license: str = "Apache-2.0"
+    license: str = "apache-2.0"
+    architecture: str = ""
+    training_data: str = ""
     references: tuple[str, ...] = ()
 
 

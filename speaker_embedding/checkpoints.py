@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from earshot import fileio
+from earshot.errors import InvalidInput
 
 PATTERN = re.compile(r"ckpt-(\d+)\.npz$")
 
@@ -64,20 +65,21 @@ def restore(path: str, owners: dict[str, object]) -> tuple[int, dict[str, np.nda
     """Assigns the saved variables to `owners` (optimizers must be built); returns (step, extra).
 
     Raises:
-      ValueError: the file does not match the models (another model size, another dataset).
+      InvalidInput: the file does not match the models (another model size, another dataset).
     """
     with np.load(path, allow_pickle=False) as stored:
         for name, owner in owners.items():
             variables = _variables(owner)
             keys = sorted(k for k in stored.files if k.startswith(f"{name}/"))
             if len(keys) != len(variables):
-                raise ValueError(f"{path}: {len(keys)} saved variables for {name!r}, the model has "
-                                 f"{len(variables)}; was it written with other flags?")
+                raise InvalidInput(f"{path}: {len(keys)} saved variables for {name!r}, the model "
+                                   f"has {len(variables)}; was it written with other flags?")
             for key, variable in zip(keys, variables):
                 value = stored[key]
                 if tuple(value.shape) != tuple(variable.shape):
-                    raise ValueError(f"{path}: {key} has shape {value.shape}, the model expects "
-                                     f"{tuple(variable.shape)}; was it written with other flags?")
+                    raise InvalidInput(f"{path}: {key} has shape {value.shape}, the model "
+                                       f"expects {tuple(variable.shape)}; was it written with "
+                                       "other flags?")
                 variable.assign(value)
         extra = {k[len("extra/"):]: stored[k] for k in stored.files if k.startswith("extra/")}
         return int(stored["step"]), extra

@@ -1,17 +1,20 @@
-"""Flags and plumbing shared by the enroll, verify and identify commands."""
+"""Flags and plumbing shared by the enroll, verify and identify commands.
+
+They run on `earshot.cli.run`: a user error ends them with one `error:` line and exit
+status 2 (`earshot.cli.EXIT_USER_ERROR`); verify answers 0 (accept) or 1 (reject).
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
-from absl import flags, logging
+from absl import flags
 
-from earshot import audio
-from speaker_embedding import database, embedder
+from earshot.errors import InvalidInput
+from speaker_embedding import embedder
 from speaker_embedding.vectors import mean_vector
 
 FLAGS = flags.FLAGS
@@ -33,25 +36,20 @@ def define_flags(with_name: bool) -> None:
                             "the audio against (verify).")
 
 
-# Exit statuses, as grep uses them: a negative decision is not an error.
-EXIT_ACCEPT, EXIT_REJECT, EXIT_ERROR = 0, 1, 2
-
-
 def embed_files(model_dir: str, paths: Sequence[str]) -> tuple[np.ndarray, str]:
     """Loads the model and embeds the files together.
 
-    Every file is decoded and checked before the network runs, so one bad file fails the
-    command at once, naming that file.
+    Each file streams through the network in bounded memory, whatever its length; a bad
+    file fails the command, naming that file.
 
     Returns:
       (float32 `[512]` normalised mean of the files' utterance vectors, model fingerprint).
     """
     if not paths:
-        raise ValueError("--audio names no files")
-    waveforms = [embedder.load_waveform(path) for path in paths]
+        raise InvalidInput("--audio names no files")
     network = embedder.load_model(model_dir)
     model = embedder.Embedder(network)
-    per_file = np.stack([model.embed(w) for w in waveforms])
+    per_file = np.stack([model.embed(path) for path in paths])
     return mean_vector(per_file), embedder.fingerprint(network)
 
 
@@ -65,16 +63,7 @@ def default_threshold(model_dir: str) -> float:
         with open(path) as f:
             return float(json.load(f)["eer_threshold"])
     except (OSError, ValueError, KeyError) as error:
-        raise ValueError(f"no --threshold given and none measured in {path} ({error}); run "
-                         "python -m speaker_embedding.evaluate --whole_utterances first, or "
-                         "pass --threshold") from error
-
-
-def run(command: Callable[[], int]) -> int:
-    """Runs a command, turning expected failures into one clear line and EXIT_ERROR."""
-    try:
-        return command()
-    except (audio.AudioError, database.DatabaseError, ValueError, OSError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+        raise embedder.ModelFolderError(
+            f"no --threshold given and none measured in {path} ({error}); run "
+            "python -m speaker_embedding.evaluate --whole_utterances first, or pass "
+            "--threshold") from error

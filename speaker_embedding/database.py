@@ -23,13 +23,14 @@ from typing import Iterator
 import numpy as np
 
 from earshot import fileio
+from earshot.errors import UserError
 from speaker_embedding import vectors as vectors_lib
 
 FORMAT = "earshot.speaker_embedding.db/1"
 ZIP_MAGIC = b"PK\x03\x04"   # every .npz is a zip archive
 
 
-class DatabaseError(ValueError):
+class DatabaseError(UserError, ValueError):
     """A database file that is unreadable, foreign, or made by another model."""
 
 

@@ -16,11 +16,16 @@ from typing import Sequence
 from absl import logging
 
 from earshot import audio, fileio, progress
+from earshot.errors import UserError
 from speaker_embedding import features
 from speaker_embedding.triplets import Utterance
 
 AUDIO_EXTENSIONS = audio.SUPPORTED_EXTENSIONS
 SPLIT_FILE = "split.json"
+
+
+class DatasetError(UserError, ValueError):
+    """A dataset or speaker split that cannot give what a command asks of it."""
 
 
 def find_utterances(root: str) -> dict[str, list[str]]:
@@ -30,7 +35,8 @@ def find_utterances(root: str) -> dict[str, list[str]]:
       FileNotFoundError: `root` is missing or holds no audio at that depth.
     """
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"{root}: no such dataset folder")
+        problem = "not a folder" if os.path.exists(root) else "no such dataset folder"
+        raise FileNotFoundError(f"{root}: {problem}")
     found: dict[str, list[str]] = {}
     for speaker in sorted(os.listdir(root)):
         speaker_dir = os.path.join(root, speaker)
@@ -58,7 +64,7 @@ def split_speakers(speakers: Sequence[str], num_test: int,
     the order of `speakers` or on file-system listing order.
     """
     if not 0 <= num_test < len(speakers):
-        raise ValueError(f"cannot hold out {num_test} of {len(speakers)} speakers; at least one "
+        raise DatasetError(f"cannot hold out {num_test} of {len(speakers)} speakers; at least one "
                          "must remain for training")
     ranked = sorted(speakers, key=lambda s: hashlib.sha1(f"{seed}:{s}".encode()).hexdigest())
     return sorted(ranked[num_test:]), sorted(ranked[:num_test])
@@ -75,9 +81,9 @@ def read_split(path: str) -> dict[str, list[str]]:
         with open(path) as f:
             split = json.load(f)
     except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: cannot read the speaker split ({error})") from error
+        raise DatasetError(f"{path}: cannot read the speaker split ({error})") from error
     if not isinstance(split, dict) or not {"train", "test"} <= set(split):
-        raise ValueError(f"{path}: not a speaker split file (needs 'train' and 'test' lists)")
+        raise DatasetError(f"{path}: not a speaker split file (needs 'train' and 'test' lists)")
     return split
 
 
@@ -86,12 +92,12 @@ def load_utterances(paths_by_speaker: dict[str, list[str]],
     """Decodes the chosen speakers' files at 16 kHz and computes their filterbanks.
 
     Raises:
-      ValueError: a requested speaker is not in the dataset.
+      DatasetError: a requested speaker is not in the dataset.
     """
     speakers = sorted(paths_by_speaker) if speakers is None else list(speakers)
     missing = [s for s in speakers if s not in paths_by_speaker]
     if missing:
-        raise ValueError(f"speakers not in the dataset: {', '.join(missing[:5])}"
+        raise DatasetError(f"speakers not in the dataset: {', '.join(missing[:5])}"
                          f"{' ...' if len(missing) > 5 else ''}")
     jobs = [(s, p) for s in speakers for p in paths_by_speaker[s]]
     utterances = []

@@ -9,31 +9,35 @@ enrolling again with new recordings refines the speaker. Safe to run concurrentl
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
-from absl import app, flags
+from absl import flags
 
+from earshot import cli as earshot_cli
 from speaker_embedding import cli, database
 
 FLAGS = flags.FLAGS
 
 
-def enroll(model_dir: str, db: str, name: str, audio: Sequence[str]) -> int:
-    """Embeds `audio` and appends it under `name`; prints a summary and returns EXIT_ACCEPT."""
+def enroll(model_dir: str, db: str, name: str, audio: Sequence[str]) -> None:
+    """Embeds `audio` and appends it under `name`; prints a summary."""
+    if os.path.lexists(db):
+        database.read(db)  # a foreign or corrupt database fails before the network runs
     vector, model = cli.embed_files(model_dir, audio)
     enrolled = database.enroll(db, name, vector, model)
     count = int((enrolled.names == name).sum())
+    speakers = len(enrolled.speakers())
     print(f"enrolled {name} ({count} enrolment{'s' * (count != 1)}); {db} holds "
-          f"{len(enrolled.speakers())} speakers")
-    return cli.EXIT_ACCEPT
+          f"{speakers} speaker{'s' * (speakers != 1)}")
 
 
-def main(argv: Sequence[str]) -> int:
+def main(argv: Sequence[str]) -> None:
     del argv
-    return cli.run(lambda: enroll(FLAGS.model_dir, FLAGS.db, FLAGS.name, FLAGS.audio))
+    enroll(FLAGS.model_dir, FLAGS.db, FLAGS.name, FLAGS.audio)
 
 
 if __name__ == "__main__":
     cli.define_flags(with_name=True)
     flags.mark_flags_as_required(["name", "audio", "model_dir"])
-    app.run(main)
+    earshot_cli.run(main)

@@ -20,12 +20,12 @@ from typing import Sequence
 import keras
 import matplotlib
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402  (after choosing the Agg backend)
 
-from earshot import fileio  # noqa: E402
+from earshot import cli, fileio  # noqa: E402
 from speaker_embedding import dataset, embedder, features, metrics, model as model_lib  # noqa: E402
 from speaker_embedding.triplets import Utterance  # noqa: E402
 from speaker_embedding.vectors import mean_vector  # noqa: E402
@@ -71,7 +71,7 @@ def trials(vectors: np.ndarray, speakers: Sequence[str], rng: np.random.Generato
     rows = {name: np.flatnonzero(speakers == name) for name in names}
     anchors = [n for n in names if rows[n].size >= 2]
     if len(anchors) < 2:
-        raise ValueError("evaluation needs 2+ speakers with 2+ utterances each")
+        raise dataset.DatasetError("evaluation needs 2+ speakers with 2+ utterances each")
     negatives_each = min(num_negatives, len(names) - 1)
     if negatives_each < num_negatives:
         logging.warning("only %d other speakers: %d negatives per trial instead of %d",
@@ -167,4 +167,4 @@ def main(argv: Sequence[str]) -> None:
 if __name__ == "__main__":
     define_flags()
     flags.mark_flags_as_required(["data_dir", "model_dir"])
-    app.run(main)
+    cli.run(main)

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from absl import app, flags
+from absl import flags
 
+from earshot import cli as earshot_cli
 from speaker_embedding import cli, database
 
 FLAGS = flags.FLAGS
 
 
-def identify(model_dir: str, db: str, audio: Sequence[str], top_k: int = 5) -> int:
-    """Prints the `top_k` best-matching speakers (0: all); returns EXIT_ACCEPT."""
+def identify(model_dir: str, db: str, audio: Sequence[str], top_k: int = 5) -> None:
+    """Prints the `top_k` best-matching speakers (0: all)."""
     enrolled = database.read(db)
     if not enrolled.speakers():
         raise database.DatabaseError(f"{db}: no speakers enrolled")
@@ -26,16 +27,15 @@ def identify(model_dir: str, db: str, audio: Sequence[str], top_k: int = 5) -> i
     database.check_model(enrolled, model, db)
     for rank, (name, score) in enumerate(enrolled.rank(vector)[:top_k or None], start=1):
         print(f"{rank}\t{name}\t{score:.4f}")
-    return cli.EXIT_ACCEPT
 
 
-def main(argv: Sequence[str]) -> int:
+def main(argv: Sequence[str]) -> None:
     del argv
-    return cli.run(lambda: identify(FLAGS.model_dir, FLAGS.db, FLAGS.audio, FLAGS.top_k))
+    identify(FLAGS.model_dir, FLAGS.db, FLAGS.audio, FLAGS.top_k)
 
 
 if __name__ == "__main__":
     cli.define_flags(with_name=False)
-    flags.DEFINE_integer("top_k", 5, "How many speakers to list (0: all).")
+    flags.DEFINE_integer("top_k", 5, "How many speakers to list (0: all).", lower_bound=0)
     flags.mark_flags_as_required(["audio", "model_dir"])
-    app.run(main)
+    earshot_cli.run(main)

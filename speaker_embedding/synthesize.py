@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 from absl import app, flags, logging
 
-from earshot import audio, fileio, progress, tts
+from earshot import audio, cli, fileio, progress, tts
 from speaker_embedding import features
 
 FORMANT_RANGE = (0.88, 1.12)   # vocal tract scale; 1 leaves espeak-ng's formants unchanged
@@ -31,11 +31,16 @@ EDGE_SECONDS = 0.05             # kept either side of the speech
 CHAPTERS = 2
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("output_dir", None, "Dataset folder to write (LibriSpeech layout).")
-flags.DEFINE_integer("speakers", 200, "Number of synthetic speakers.")
-flags.DEFINE_integer("utterances", 8, "Sentences per speaker, split over 2 chapters.")
-flags.DEFINE_integer("seed", 0, "Chooses the speakers and their sentences.")
-flags.DEFINE_bool("overwrite", False, "Replace --output_dir if it exists.")
+
+
+def define_flags() -> None:
+    """The command-line flags, defined only when run as a program."""
+    flags.DEFINE_string("output_dir", None, "Dataset folder to write (LibriSpeech layout).")
+    flags.DEFINE_integer("speakers", 200, "Number of synthetic speakers.", lower_bound=2)
+    flags.DEFINE_integer("utterances", 8, "Sentences per speaker, split over 2 chapters.",
+                         lower_bound=1, upper_bound=len(tts.HARVARD_SENTENCES))
+    flags.DEFINE_integer("seed", 0, "Chooses the speakers and their sentences.")
+    flags.DEFINE_bool("overwrite", False, "Replace --output_dir if it exists.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,13 +112,13 @@ def synthesize(output_dir: str, speakers: Sequence[SyntheticSpeaker], utterances
 
 
 def main(argv: Sequence[str]) -> None:
-    del argv
-    if FLAGS.speakers < 2:
-        raise app.UsageError("--speakers must be at least 2")
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     synthesize(FLAGS.output_dir, make_speakers(FLAGS.speakers, FLAGS.seed), FLAGS.utterances,
                FLAGS.overwrite)
 
 
 if __name__ == "__main__":
+    define_flags()
     flags.mark_flag_as_required("output_dir")
-    app.run(main)
+    cli.run(main)

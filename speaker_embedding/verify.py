@@ -3,20 +3,24 @@ r"""Checks whether recordings come from an enrolled speaker.
     python -m speaker_embedding.verify --model_dir=/tmp/spk_model --db=speakers.npz \
         --name=alice --audio=unknown.wav [--threshold=0.8]
 
-Prints the cosine score and the decision. Exit status: 0 same speaker, 1 different
-speaker, 2 error. Without --threshold, the EER threshold that `evaluate --whole_utterances`
-stored in MODEL_DIR/eval_whole/metrics.json is used.
+Prints the cosine score and the decision. Exit status, as grep uses them: 0 same speaker,
+1 different speaker (a negative answer, not an error), 2 bad input (`earshot.cli`).
+Without --threshold, the EER threshold that `evaluate --whole_utterances` stored in
+MODEL_DIR/eval_whole/metrics.json is used.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from absl import app, flags
+from absl import flags
 
+from earshot import cli as earshot_cli
 from speaker_embedding import cli, database
 
 FLAGS = flags.FLAGS
+
+EXIT_ACCEPT, EXIT_REJECT = 0, 1
 
 
 def verify(model_dir: str, db: str, name: str, audio: Sequence[str],
@@ -32,17 +36,16 @@ def verify(model_dir: str, db: str, name: str, audio: Sequence[str],
     accepted = score >= threshold
     print(f"{name}: score {score:.4f} {'>=' if accepted else '<'} threshold "
           f"{threshold:.4f}: {'ACCEPT' if accepted else 'REJECT'}")
-    return cli.EXIT_ACCEPT if accepted else cli.EXIT_REJECT
+    return EXIT_ACCEPT if accepted else EXIT_REJECT
 
 
 def main(argv: Sequence[str]) -> int:
     del argv
-    return cli.run(lambda: verify(FLAGS.model_dir, FLAGS.db, FLAGS.name, FLAGS.audio,
-                                  FLAGS.threshold))
+    return verify(FLAGS.model_dir, FLAGS.db, FLAGS.name, FLAGS.audio, FLAGS.threshold)
 
 
 if __name__ == "__main__":
     cli.define_flags(with_name=True)
     flags.DEFINE_float("threshold", None, "Accept when the cosine score is at least this.")
     flags.mark_flags_as_required(["name", "audio", "model_dir"])
-    app.run(main)
+    earshot_cli.run(main)

@@ -1,1 +1,3 @@
 """speech_commands package."""
+
+from earshot import quiet  # noqa: F401  (first: TensorFlow is quiet only if set before it loads)

@@ -11,14 +11,30 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from absl import logging
 
-@dataclasses.dataclass(frozen=True)
-class AccuracyStats:
-    how_many_ground_truth_words: int
-    how_many_ground_truth_matched: int
-    how_many_false_positives: int
-    how_many_correct_words: int
-    how_many_wrong_words: int
+from earshot.errors import InvalidInput
+
+
+@dataclasses.dataclass
+class StreamingAccuracyStats:
+    """How the detections of a stream match its ground truth (counts of words).
+
+    The fields are the C++ `StreamingAccuracyStats`; the methods are the reference's Python
+    class, which keeps the ground truth (`read_ground_truth_file`) and recomputes the counts
+    from all detections so far (`calculate_accuracy_stats`). `StreamingAccuracyStats()` is
+    all zeros.
+    """
+
+    how_many_ground_truth_words: int = 0
+    how_many_ground_truth_matched: int = 0
+    how_many_false_positives: int = 0
+    how_many_correct_words: int = 0
+    how_many_wrong_words: int = 0
+    ground_truth: list[tuple[str, int]] = dataclasses.field(default_factory=list, repr=False,
+                                                            compare=False)
+    _previous: tuple[int, int, int] = dataclasses.field(default=(0, 0, 0), repr=False,
+                                                        compare=False)
 
     def percentages(self) -> tuple[float, float, float, float]:
         """(matched, correct, wrong, false positive) as % of ground-truth words."""
@@ -29,35 +45,88 @@ class AccuracyStats:
                 100.0 * self.how_many_false_positives / total)
 
     def summary(self) -> str:
-        """The reference's one-line summary."""
+        """The reference's one-line summary (C++ `PrintAccuracyStats`)."""
         if self.how_many_ground_truth_words == 0:
             return f"No ground truth yet, {self.how_many_false_positives} false positives"
         return ("%.1f%% matched, %.1f%% correctly, %.1f%% wrongly, %.1f%% false positives"
                 % self.percentages())
 
+    def read_ground_truth_file(self, file_name: str) -> None:
+        """Keeps the `label, time_ms` lines of `file_name` as this stream's ground truth."""
+        self.ground_truth = read_ground_truth_file(file_name)
+
+    def calculate_accuracy_stats(self, found_words: list[tuple[str, float]],
+                                 up_to_time_ms: float, time_tolerance_ms: float) -> None:
+        """Recounts the fields for all detections so far against the kept ground truth."""
+        counts = calculate_accuracy_stats(self.ground_truth, found_words, up_to_time_ms,
+                                          time_tolerance_ms)
+        for field in COUNT_FIELDS:
+            setattr(self, field, getattr(counts, field))
+
+    def delta(self) -> str:
+        """What the latest detection was, from the counts' change since the last call:
+        `(False Positive)`, `(Correct)` or `(Wrong)`.
+
+        Raises:
+          ValueError: the counts did not change by exactly one detection.
+        """
+        now = (self.how_many_false_positives, self.how_many_correct_words,
+               self.how_many_wrong_words)
+        change = tuple(n - p for n, p in zip(now, self._previous))
+        states = {(1, 0, 0): "(False Positive)", (0, 1, 0): "(Correct)", (0, 0, 1): "(Wrong)"}
+        if change not in states:
+            raise ValueError(f"Unexpected state in statistics: {change}")
+        self._previous = now
+        return states[change]
+
+    def print_accuracy_stats(self) -> None:
+        """Logs `summary()` (the reference writes it to the log too)."""
+        logging.info("%s", self.summary())
+
+
+# The counted fields, in the C++ struct's order.
+COUNT_FIELDS = ("how_many_ground_truth_words", "how_many_ground_truth_matched",
+                "how_many_false_positives", "how_many_correct_words", "how_many_wrong_words")
+
 
 def read_ground_truth_file(path: str) -> list[tuple[str, float]]:
-    """`label, time_ms` lines -> [(label, time_ms)] sorted by time; other lines are skipped."""
+    """`label, time_ms` lines -> [(label, time_ms)] sorted by time; other lines are skipped.
+
+    Raises:
+      InvalidInput: not a text file, or not one `label, time_ms` line in it (a stream's
+        accuracy against no words means nothing).
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"ground truth file {path} not found")
     ground_truth = []
-    with open(path) as lines:
-        for line in lines:
-            fields = line.split(",")
-            if len(fields) != 2:
-                continue
-            try:
-                ground_truth.append((fields[0].strip(), round(float(fields[1]))))
-            except ValueError:
-                continue
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                fields = line.split(",")
+                if len(fields) != 2:
+                    continue
+                try:
+                    ground_truth.append((fields[0].strip(), round(float(fields[1]))))
+                except ValueError:
+                    continue
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"ground truth file {path} is not a text file ({error})") from error
+    if not ground_truth:
+        raise InvalidInput(f"ground truth file {path} is not a ground truth: no `label, "
+                           "time_ms` line in it")
     ground_truth.sort(key=lambda entry: entry[1])
     return ground_truth
 
 
 def calculate_accuracy_stats(ground_truth: list[tuple[str, float]],
                              found_words: list[tuple[str, float]], up_to_time_ms: float,
-                             time_tolerance_ms: float) -> AccuracyStats:
-    """Matches detections to ground truth up to `up_to_time_ms` (-1: the whole stream)."""
+                             time_tolerance_ms: float) -> StreamingAccuracyStats:
+    """Matches detections to ground truth up to `up_to_time_ms` (-1: the whole stream).
+
+    The C++ `CalculateAccuracyStats`, returning the stats. A ground-truth word matched by
+    several detections counts once in `how_many_ground_truth_matched` (the C++ keeps a set;
+    the reference's Python class appends to a list and counts it each time).
+    """
     if up_to_time_ms == -1:
         latest_possible_time = float("inf")
     else:
@@ -84,5 +153,5 @@ def calculate_accuracy_stats(ground_truth: list[tuple[str, float]],
             break
         if not has_match_been_found:
             false_positives += 1
-    return AccuracyStats(how_many_ground_truth_words, len(has_been_matched), false_positives,
-                         correct, wrong)
+    return StreamingAccuracyStats(how_many_ground_truth_words, len(has_been_matched),
+                                  false_positives, correct, wrong)

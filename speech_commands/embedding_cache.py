@@ -22,7 +22,8 @@ import numpy as np
 from absl import logging
 
 from earshot import fileio, progress
-from speech_commands import input_data
+from speech_commands import features, input_data
+from speech_commands.settings import ModelSettings
 
 AUGMENTED_VARIANTS = 3
 SILENCE_VARIANTS = 64
@@ -35,8 +36,8 @@ def _file_digest(path: str) -> str:
 
 
 def _weights_digest() -> str:
-    from speech_embedding import weights
-    path = weights.weights_path()
+    from speech_embedding import pretrained
+    path = pretrained.weights_path()
     return _file_digest(path) if os.path.exists(path) else "no-weights"
 
 
@@ -49,9 +50,9 @@ class CachedEmbeddingProcessor(input_data.AudioProcessor):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.model_settings["preprocess"] != "embedding":
-            raise ValueError("CachedEmbeddingProcessor needs the 'embedding' front end, got "
-                             f"{self.model_settings['preprocess']!r}")
+        if not features.of(self.model_settings).frozen_embedding:
+            raise ValueError("CachedEmbeddingProcessor needs a front end of frozen embeddings, "
+                             f"got {self.model_settings.preprocess!r}")
         self._table: dict[str, np.ndarray] | None = None
         self._augmentation: tuple | None = None
         self._background_digests = [hashlib.sha1(noise.tobytes()).hexdigest()
@@ -131,16 +132,16 @@ class CachedEmbeddingProcessor(input_data.AudioProcessor):
             table[input_data.SILENCE_LABEL] = computed[silence_key]
         self._table, self._augmentation = table, augmentation
 
-    def get_data(self, how_many: int, offset: int, background_frequency: float,
-                 background_volume_range: float, time_shift: int,
-                 mode: str) -> tuple[np.ndarray, np.ndarray]:
+    def batch(self, how_many: int, offset: int, background_frequency: float,
+              background_volume_range: float, time_shift: int,
+              mode: str) -> tuple[np.ndarray, np.ndarray]:
         """As the base class; training draws cached versions: (`[n, 1536]` float32, `[n]`)."""
         if mode != "training":
-            return super().get_data(how_many, offset, background_frequency,
-                                    background_volume_range, time_shift, mode)
+            return super().batch(how_many, offset, background_frequency,
+                                 background_volume_range, time_shift, mode)
         self.build_cache(background_frequency, background_volume_range, time_shift)
         candidates = self.data_index[mode]
-        fingerprints = np.zeros((how_many, self.model_settings["fingerprint_size"]), np.float32)
+        fingerprints = np.zeros((how_many, self.model_settings.fingerprint_size), np.float32)
         labels = np.zeros(how_many, np.int64)
         for i in range(how_many):
             sample = candidates[int(self.rng.integers(len(candidates)))]
@@ -153,11 +154,11 @@ class CachedEmbeddingProcessor(input_data.AudioProcessor):
 
 def make_processor(data_url: str, data_dir: str, silence_percentage: float,
                    unknown_percentage: float, wanted_words: list[str],
-                   validation_percentage: float, testing_percentage: float, model_settings: dict,
-                   **kwargs) -> input_data.AudioProcessor:
+                   validation_percentage: float, testing_percentage: float,
+                   model_settings: ModelSettings, **kwargs) -> input_data.AudioProcessor:
     """The processor a run trains with (arguments as `AudioProcessor`'s): cached embeddings
-    for the `embedding` front end, the reference's per-batch featurizing for the others."""
-    cls = (CachedEmbeddingProcessor if model_settings["preprocess"] == "embedding"
+    for a front end of frozen embeddings, the reference's per-batch featurizing for others."""
+    cls = (CachedEmbeddingProcessor if features.of(model_settings).frozen_embedding
            else input_data.AudioProcessor)
     return cls(data_url, data_dir, silence_percentage, unknown_percentage, wanted_words,
                validation_percentage, testing_percentage, model_settings, **kwargs)

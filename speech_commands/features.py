@@ -8,9 +8,10 @@ which lets a whole batch of clips go through one op call: audio here is laid out
 `[samples, batch]` for that reason, and it is also the `[16000, 1]` layout of the Android
 model's input.
 
-A front end is registered by name (`register`) with a width function and a compute
-function, so another feature extractor plugs into `prepare_model_settings`, training and
-freezing without touching them. Two such front ends feed the `embedding_head` architecture:
+A front end is registered by name (`register`) with its geometry, its compute function and
+the properties the pipeline asks of it (`Frontend`), so another feature extractor plugs into
+`model_settings`, training, freezing and export without touching them. Two such front ends
+feed the `embedding_head` architecture:
 `embedding` (the frozen speech_embedding's vectors) and `waveform` (the padded audio itself,
 for a model that holds the embedding so it can be fine-tuned).
 """
@@ -19,10 +20,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+import os
+from typing import Any, Callable, Mapping
 
+import numpy as np
 import tensorflow as tf
 
+import speech_embedding
+from speech_commands.settings import ModelSettings
+
+# The reference's --sample_rate default, for settings dicts that do not name a rate.
+DEFAULT_SAMPLE_RATE = 16000
 # Mfcc op attributes used by the reference (all at the op's defaults except the DCT count).
 MFCC_UPPER_FREQUENCY_LIMIT = 4000.0
 MFCC_LOWER_FREQUENCY_LIMIT = 20.0
@@ -33,33 +41,49 @@ MICRO_OUTPUT_SCALE = 10.0 / 256.0
 # 32767, here training and inference share 32768 so they see the same numbers.
 MICRO_INT16_SCALE = 32768.0
 
-# Ranges of each front end's output, used to quantize fingerprints (`get_features_range`).
-FEATURES_RANGE = {"average": (0.0, 127.5), "mfcc": (-247.0, 30.0), "micro": (0.0, 26.0)}
-
 # Speech embedding context: 16 vectors, 80 ms apart, need 12400 + 15 * 1280 = 31600 samples
 # (1.975 s). A 1 s clip is zero-padded in front to that length, so the clip ends where the
 # streaming detector's window ends and a word is scored as soon as it is over.
 CONTEXT_EMBEDDINGS = 16
-EMBEDDING_MIN_SAMPLES = 12400
-EMBEDDING_HOP_SAMPLES = 1280
-EMBEDDING_SIZE = 96
-CONTEXT_SAMPLES = EMBEDDING_MIN_SAMPLES + (CONTEXT_EMBEDDINGS - 1) * EMBEDDING_HOP_SAMPLES
+CONTEXT_SAMPLES = (speech_embedding.MIN_SAMPLES +
+                   (CONTEXT_EMBEDDINGS - 1) * speech_embedding.HOP_SAMPLES)
+# Pieces a batch is cut into for featurizing in parallel (one per core, at most 8).
+FEATURE_SHARDS = min(os.cpu_count() or 1, 8)
 
-ComputeFn = Callable[[tf.Tensor, tf.Tensor, dict], tf.Tensor]
+# (spectrogram_length, window_size_samples, feature_bin_count, sample_rate) ->
+# (spectrogram_length, fingerprint_width, average_window_width)
+GeometryFn = Callable[[int, int, int, int], tuple[int, int, int]]
+ComputeFn = Callable[[tf.Tensor, tf.Tensor, ModelSettings], tf.Tensor]
 
 
 @dataclasses.dataclass(frozen=True)
 class Frontend:
-    """A `--preprocess` choice.
+    """A `--preprocess` choice and what the rest of the pipeline needs to know about it.
 
     Attributes:
-      fingerprint_width: settings-so-far -> (features per frame, average_window_width).
+      geometry: the fingerprint's frames and width for the clip and window settings.
       compute: (audio float32 `[samples, batch]` in [-1, 1], sample_rate int32 scalar tensor,
-        model_settings) -> float32 `[batch, spectrogram_length, fingerprint_width]`.
+        settings) -> float32 `[batch, spectrogram_length, fingerprint_width]`.
+      features_range: (min, max) of the output, for 8-bit fake quantization; None if unknown.
+      stock_tflite_ops: its ops are in the stock TFLite op resolver, so the Android model can
+        hold it (the micro front end's AudioMicrofrontend is not).
+      frozen_embedding: fingerprints are the pretrained speech embedding's vectors, computed
+        by a frozen model: they can be cached, and the model is the head only.
+      embedding_in_model: fingerprints are the padded waveform; the model holds the speech
+        embedding itself (fine-tuning).
     """
 
-    fingerprint_width: Callable[[dict, int], tuple[int, int]]
+    geometry: GeometryFn
     compute: ComputeFn
+    features_range: tuple[float, float] | None = None
+    stock_tflite_ops: bool = True
+    frozen_embedding: bool = False
+    embedding_in_model: bool = False
+
+    @property
+    def uses_speech_embedding(self) -> bool:
+        """The features come from the speech embedding (frozen or inside the model)."""
+        return self.frozen_embedding or self.embedding_in_model
 
 
 _FRONTENDS: dict[str, Frontend] = {}
@@ -81,88 +105,162 @@ def get(name: str) -> Frontend:
     return _FRONTENDS[name]
 
 
+def of(settings: ModelSettings) -> Frontend:
+    """The front end a model was built for."""
+    return get(settings.preprocess)
+
+
 def next_power_of_two(x: int) -> int:
     """Smallest power of two >= x (the FFT length AudioSpectrogram uses); 1 for 0."""
     return 1 if x == 0 else 2 ** (int(x) - 1).bit_length()
 
 
-def prepare_model_settings(label_count: int, sample_rate: int, clip_duration_ms: float,
-                           window_size_ms: float, window_stride_ms: float, feature_bin_count: int,
-                           preprocess: str) -> dict:
-    """The reference's `models.prepare_model_settings`, formula for formula.
+def model_settings(label_count: int, sample_rate: int, clip_duration_ms: float,
+                   window_size_ms: float, window_stride_ms: float, feature_bin_count: int,
+                   preprocess: str) -> ModelSettings:
+    """The reference's `models.prepare_model_settings`, formula for formula, typed.
 
     Defaults (16 kHz, 1000 ms, 30/10 ms, 40 bins, mfcc) give 98 frames x 40 = 3920 features.
     """
-    desired_samples = int(sample_rate * clip_duration_ms / 1000)
-    window_size_samples = int(sample_rate * window_size_ms / 1000)
-    window_stride_samples = int(sample_rate * window_stride_ms / 1000)
+    return _with_geometry(label_count, sample_rate, int(sample_rate * clip_duration_ms / 1000),
+                          int(sample_rate * window_size_ms / 1000),
+                          int(sample_rate * window_stride_ms / 1000), feature_bin_count,
+                          preprocess)
+
+
+def model_settings_from(settings: ModelSettings | Mapping[str, Any]) -> ModelSettings:
+    """Typed settings from the reference's `model_settings` dict (or typed ones, unchanged).
+
+    The reference's own tests and tools pass partial dicts (`desired_samples`, window and
+    stride, `fingerprint_width`, `preprocess`, ...) to functions that read only some keys.
+    Keys given are kept as given; missing ones are derived as `prepare_model_settings`
+    would: `sample_rate` 16000 (the reference's default), `feature_bin_count` =
+    `fingerprint_width`, `label_count` 0, and the front end's geometry for the rest.
+
+    Raises:
+      ValueError: a key that is not a model setting, or no `preprocess`.
+    """
+    if isinstance(settings, ModelSettings):
+        return settings
+    given = dict(settings)
+    unknown = sorted(set(given) - {field.name for field in dataclasses.fields(ModelSettings)})
+    if unknown:
+        raise ValueError(f"not model settings: {', '.join(unknown)}")
+    if "preprocess" not in given:
+        raise ValueError("model settings need a 'preprocess' mode")
+    derived = _with_geometry(
+        given.get("label_count", 0), given.get("sample_rate", DEFAULT_SAMPLE_RATE),
+        given["desired_samples"], given["window_size_samples"], given["window_stride_samples"],
+        given.get("feature_bin_count", given.get("fingerprint_width")), given["preprocess"])
+    return dataclasses.replace(derived, **given)
+
+
+def with_preprocess(settings: ModelSettings, preprocess: str) -> ModelSettings:
+    """The same clip and window settings with another front end (geometry recomputed)."""
+    return _with_geometry(settings.label_count, settings.sample_rate, settings.desired_samples,
+                          settings.window_size_samples, settings.window_stride_samples,
+                          settings.feature_bin_count, preprocess)
+
+
+def _with_geometry(label_count: int, sample_rate: int, desired_samples: int,
+                   window_size_samples: int, window_stride_samples: int, feature_bin_count: int,
+                   preprocess: str) -> ModelSettings:
     length_minus_window = desired_samples - window_size_samples
     if length_minus_window < 0:
         spectrogram_length = 0
     else:
         spectrogram_length = 1 + int(length_minus_window / window_stride_samples)
-    settings = {
-        "desired_samples": desired_samples,
-        "window_size_samples": window_size_samples,
-        "window_stride_samples": window_stride_samples,
-        "spectrogram_length": spectrogram_length,
-        "feature_bin_count": feature_bin_count,
-        "label_count": label_count,
-        "sample_rate": sample_rate,
-        "preprocess": preprocess,
-    }
-    fingerprint_width, average_window_width = get(preprocess).fingerprint_width(
-        settings, feature_bin_count)
-    settings.update(fingerprint_width=fingerprint_width,
-                    fingerprint_size=fingerprint_width * settings["spectrogram_length"],
-                    average_window_width=average_window_width)
-    return settings
+    spectrogram_length, fingerprint_width, average_window_width = get(preprocess).geometry(
+        spectrogram_length, window_size_samples, feature_bin_count, sample_rate)
+    return ModelSettings(
+        desired_samples=desired_samples, window_size_samples=window_size_samples,
+        window_stride_samples=window_stride_samples, spectrogram_length=spectrogram_length,
+        feature_bin_count=feature_bin_count, label_count=label_count, sample_rate=sample_rate,
+        preprocess=preprocess, fingerprint_width=fingerprint_width,
+        fingerprint_size=fingerprint_width * spectrogram_length,
+        average_window_width=average_window_width)
 
 
-def get_features_range(model_settings: dict) -> tuple[float, float]:
-    """(min, max) of the front end's output, for fake-quantizing fingerprints."""
-    preprocess = model_settings["preprocess"]
-    if preprocess not in FEATURES_RANGE:
+def get_features_range(settings: ModelSettings | Mapping[str, Any]) -> tuple[float, float]:
+    """(min, max) of the front end's output, for fake-quantizing fingerprints.
+
+    The reference's `input_data.get_features_range`: a dict needs only its `preprocess`.
+    """
+    preprocess = settings["preprocess"] if isinstance(settings, Mapping) else settings.preprocess
+    features_range = get(preprocess).features_range
+    if features_range is None:
         raise ValueError(f'No feature range known for preprocess mode "{preprocess}"')
-    return FEATURES_RANGE[preprocess]
+    return features_range
 
 
-def compute(audio: tf.Tensor, sample_rate: tf.Tensor, model_settings: dict) -> tf.Tensor:
+def compute(audio: tf.Tensor, sample_rate: tf.Tensor, settings: ModelSettings) -> tf.Tensor:
     """float32 `[samples, batch]` audio -> float32 `[batch, frames, fingerprint_width]`."""
-    return get(model_settings["preprocess"]).compute(audio, sample_rate, model_settings)
+    return of(settings).compute(audio, sample_rate, settings)
 
 
-def spectrogram(audio: tf.Tensor, model_settings: dict) -> tf.Tensor:
+class BatchFeaturizer:
+    """float32 `[batch, desired_samples]` audio -> float32 `[batch, fingerprint_size]`.
+
+    The DSP kernels are single-threaded, so a batch is cut into one shard per core (never an
+    empty one: a zero-clip batch takes kernels some CPUs reject) and the shards' ops run side
+    by side in one graph. There is one traced function per shard count, since a function
+    traced with `reduce_retracing` must always get the same number of arguments.
+    """
+
+    def __init__(self, settings: ModelSettings, shards: int = FEATURE_SHARDS):
+        self.settings = settings
+        self.shards = shards
+        self._functions: dict[int, Callable[..., tf.Tensor]] = {}
+
+    def _featurize_shards(self, *shards: tf.Tensor) -> tf.Tensor:
+        rate = tf.constant(self.settings.sample_rate, tf.int32)
+        fingerprints = [compute(tf.transpose(shard), rate, self.settings) for shard in shards]
+        return tf.reshape(tf.concat(fingerprints, 0), [-1, self.settings.fingerprint_size])
+
+    def __call__(self, audio_batch: np.ndarray) -> np.ndarray:
+        if not len(audio_batch):
+            return np.zeros((0, self.settings.fingerprint_size), np.float32)
+        shards = np.array_split(audio_batch, min(self.shards, len(audio_batch)))
+        if len(shards) not in self._functions:
+            self._functions[len(shards)] = tf.function(self._featurize_shards,
+                                                       reduce_retracing=True)
+        tensors = [tf.convert_to_tensor(shard, tf.float32) for shard in shards]
+        return self._functions[len(shards)](*tensors).numpy()
+
+
+def spectrogram(audio: tf.Tensor, settings: ModelSettings) -> tf.Tensor:
     """Power spectrogram `[batch, frames, 1 + fft/2]` of `[samples, batch]` audio."""
     return tf.raw_ops.AudioSpectrogram(input=audio,
-                                       window_size=model_settings["window_size_samples"],
-                                       stride=model_settings["window_stride_samples"],
+                                       window_size=settings.window_size_samples,
+                                       stride=settings.window_stride_samples,
                                        magnitude_squared=True)
 
 
-def _spectrogram_width(model_settings: dict, feature_bin_count: int) -> tuple[int, int]:
-    return feature_bin_count, -1
+def _spectrogram_geometry(frames: int, window_size_samples: int, feature_bin_count: int,
+                          sample_rate: int) -> tuple[int, int, int]:
+    return frames, feature_bin_count, -1
 
 
-def _mfcc(audio: tf.Tensor, sample_rate: tf.Tensor, model_settings: dict) -> tf.Tensor:
-    return tf.raw_ops.Mfcc(spectrogram=spectrogram(audio, model_settings),
+def _mfcc(audio: tf.Tensor, sample_rate: tf.Tensor, settings: ModelSettings) -> tf.Tensor:
+    return tf.raw_ops.Mfcc(spectrogram=spectrogram(audio, settings),
                            sample_rate=tf.reshape(tf.cast(sample_rate, tf.int32), []),
                            upper_frequency_limit=MFCC_UPPER_FREQUENCY_LIMIT,
                            lower_frequency_limit=MFCC_LOWER_FREQUENCY_LIMIT,
                            filterbank_channel_count=MFCC_FILTERBANK_CHANNEL_COUNT,
-                           dct_coefficient_count=model_settings["fingerprint_width"])
+                           dct_coefficient_count=settings.fingerprint_width)
 
 
-def _average_width(model_settings: dict, feature_bin_count: int) -> tuple[int, int]:
-    fft_bin_count = 1 + next_power_of_two(model_settings["window_size_samples"]) / 2
+def _average_geometry(frames: int, window_size_samples: int, feature_bin_count: int,
+                      sample_rate: int) -> tuple[int, int, int]:
+    fft_bin_count = 1 + next_power_of_two(window_size_samples) / 2
     average_window_width = int(math.floor(fft_bin_count / feature_bin_count))
-    return int(math.ceil(fft_bin_count / average_window_width)), average_window_width
+    return frames, int(math.ceil(fft_bin_count / average_window_width)), average_window_width
 
 
-def _average(audio: tf.Tensor, sample_rate: tf.Tensor, model_settings: dict) -> tf.Tensor:
+def _average(audio: tf.Tensor, sample_rate: tf.Tensor, settings: ModelSettings) -> tf.Tensor:
     del sample_rate  # Pooling frequency bins does not depend on the rate.
-    width = model_settings["average_window_width"]
-    pooled = tf.nn.pool(tf.expand_dims(spectrogram(audio, model_settings), -1),
+    width = settings.average_window_width
+    pooled = tf.nn.pool(tf.expand_dims(spectrogram(audio, settings), -1),
                         window_shape=[1, width], strides=[1, width], pooling_type="AVG",
                         padding="SAME")
     return tf.squeeze(pooled, -1)
@@ -174,22 +272,22 @@ def _micro_frontend_op():
     return audio_microfrontend_op
 
 
-def _micro(audio: tf.Tensor, sample_rate: tf.Tensor, model_settings: dict) -> tf.Tensor:
+def _micro(audio: tf.Tensor, sample_rate: tf.Tensor, settings: ModelSettings) -> tf.Tensor:
     del sample_rate  # The op takes the rate as a static attribute.
     op = _micro_frontend_op()
-    rate = model_settings["sample_rate"]
-    window_size_ms = int(model_settings["window_size_samples"] * 1000 / rate)
-    window_step_ms = int(model_settings["window_stride_samples"] * 1000 / rate)
+    rate = settings.sample_rate
+    window_size_ms = int(settings.window_size_samples * 1000 / rate)
+    window_step_ms = int(settings.window_stride_samples * 1000 / rate)
 
     def one_clip(clip: tf.Tensor) -> tf.Tensor:
         samples = tf.cast(clip * MICRO_INT16_SCALE, tf.int16)
         frames = op.audio_microfrontend(samples, sample_rate=rate,
                                         window_size=window_size_ms, window_step=window_step_ms,
-                                        num_channels=model_settings["fingerprint_width"],
+                                        num_channels=settings.fingerprint_width,
                                         out_scale=1, out_type=tf.float32)
         return frames * MICRO_OUTPUT_SCALE
 
-    shape = [model_settings["spectrogram_length"], model_settings["fingerprint_width"]]
+    shape = [settings.spectrogram_length, settings.fingerprint_width]
     return tf.map_fn(one_clip, tf.transpose(audio),
                      fn_output_signature=tf.TensorSpec(shape, tf.float32))
 
@@ -208,7 +306,6 @@ _EMBEDDING_MODELS: dict[str, object] = {}
 def embedding_model():
     """The pretrained speech embedding (frozen), loaded once per process."""
     if "frozen" not in _EMBEDDING_MODELS:
-        import speech_embedding  # Heavy and needs fetched weights: only when asked for.
         with tf.init_scope():  # Variables are made eagerly even when first asked in a graph.
             _EMBEDDING_MODELS["frozen"] = speech_embedding.load(trainable=False)
     return _EMBEDDING_MODELS["frozen"]
@@ -216,43 +313,43 @@ def embedding_model():
 
 def trainable_embedding_model():
     """A fresh pretrained speech embedding whose weights a training run may change."""
-    import speech_embedding
     return speech_embedding.load(trainable=True)
 
 
-def _check_embedding_rate(model_settings: dict) -> None:
-    if model_settings["sample_rate"] != 16000:
-        raise ValueError("the speech embedding front ends need --sample_rate=16000, got "
-                         f"{model_settings['sample_rate']}")
+def _check_embedding_rate(sample_rate: int) -> None:
+    if sample_rate != speech_embedding.SAMPLE_RATE:
+        raise ValueError(f"the speech embedding front ends need --sample_rate="
+                         f"{speech_embedding.SAMPLE_RATE}, got {sample_rate}")
 
 
-def _embedding_width(model_settings: dict, feature_bin_count: int) -> tuple[int, int]:
-    _check_embedding_rate(model_settings)
-    model_settings["spectrogram_length"] = CONTEXT_EMBEDDINGS
-    return EMBEDDING_SIZE, -1
+def _embedding_geometry(frames: int, window_size_samples: int, feature_bin_count: int,
+                        sample_rate: int) -> tuple[int, int, int]:
+    _check_embedding_rate(sample_rate)
+    return CONTEXT_EMBEDDINGS, speech_embedding.EMBEDDING_SIZE, -1
 
 
-def _embedding(audio: tf.Tensor, sample_rate: tf.Tensor, model_settings: dict) -> tf.Tensor:
+def _embedding(audio: tf.Tensor, sample_rate: tf.Tensor, settings: ModelSettings) -> tf.Tensor:
     """`[samples, batch]` -> the 16 speech embeddings of each padded clip `[batch, 16, 96]`."""
     del sample_rate  # The embedding is defined at 16 kHz only (checked in the settings).
     vectors = embedding_model()(pad_to_context(audio), training=False)
-    return tf.reshape(vectors, [-1, CONTEXT_EMBEDDINGS, EMBEDDING_SIZE])
+    return tf.reshape(vectors, [-1, CONTEXT_EMBEDDINGS, speech_embedding.EMBEDDING_SIZE])
 
 
-def _waveform_width(model_settings: dict, feature_bin_count: int) -> tuple[int, int]:
-    _check_embedding_rate(model_settings)
-    model_settings["spectrogram_length"] = 1
-    return CONTEXT_SAMPLES, -1
+def _waveform_geometry(frames: int, window_size_samples: int, feature_bin_count: int,
+                       sample_rate: int) -> tuple[int, int, int]:
+    _check_embedding_rate(sample_rate)
+    return 1, CONTEXT_SAMPLES, -1
 
 
-def _waveform(audio: tf.Tensor, sample_rate: tf.Tensor, model_settings: dict) -> tf.Tensor:
+def _waveform(audio: tf.Tensor, sample_rate: tf.Tensor, settings: ModelSettings) -> tf.Tensor:
     """`[samples, batch]` -> the padded clips `[batch, 1, CONTEXT_SAMPLES]`."""
     del sample_rate
     return pad_to_context(audio)[:, tf.newaxis]
 
 
-register("mfcc", Frontend(_spectrogram_width, _mfcc))
-register("average", Frontend(_average_width, _average))
-register("micro", Frontend(_spectrogram_width, _micro))
-register("embedding", Frontend(_embedding_width, _embedding))
-register("waveform", Frontend(_waveform_width, _waveform))
+register("mfcc", Frontend(_spectrogram_geometry, _mfcc, features_range=(-247.0, 30.0)))
+register("average", Frontend(_average_geometry, _average, features_range=(0.0, 127.5)))
+register("micro", Frontend(_spectrogram_geometry, _micro, features_range=(0.0, 26.0),
+                           stock_tflite_ops=False))
+register("embedding", Frontend(_embedding_geometry, _embedding, frozen_embedding=True))
+register("waveform", Frontend(_waveform_geometry, _waveform, embedding_in_model=True))

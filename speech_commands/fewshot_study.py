@@ -24,10 +24,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
-from earshot import fileio, progress  # noqa: E402
-from speech_commands import demo, input_data, train  # noqa: E402
+from earshot import cli, fileio, progress  # noqa: E402
+from speech_commands import architectures, input_data, synthetic_dataset, training  # noqa: E402
+from speech_commands.settings import DEFAULT_WANTED_WORDS, TrainConfig  # noqa: E402
 
 FLAGS = flags.FLAGS
 COLUMNS = ("architecture", "examples_per_word", "training_clips", "steps", "test_accuracy",
@@ -42,21 +43,21 @@ def define_flags() -> None:
     flags.DEFINE_list("architectures", ["embedding_head", "conv"], "Models to compare.")
     flags.DEFINE_integer("head_steps", 400, "Training steps of embedding_head (batch 64).")
     flags.DEFINE_integer("conv_steps", 250, "Training steps of conv (batch 32).")
-    flags.DEFINE_string("wanted_words", train.DEFAULT_WANTED_WORDS, "Keywords, as for train.")
+    flags.DEFINE_string("wanted_words", DEFAULT_WANTED_WORDS, "Keywords, as for train.")
     flags.DEFINE_integer("validation_percentage", 10, "As for train (must match the dataset).")
     flags.DEFINE_integer("testing_percentage", 10, "As for train (must match the dataset).")
     flags.DEFINE_integer("seed", 0, "Seed of every run.")
 
 
 def run_config(architecture: str, examples: int, data_dir: str, run_dir: str,
-               head_steps: int, conv_steps: int, seed: int, **split) -> train.TrainConfig:
+               head_steps: int, conv_steps: int, seed: int, **split) -> TrainConfig:
     """One run's settings: the head as in the demo, conv with Adam and fewer steps."""
     if architecture == "embedding_head":
         total, rates, batch = head_steps, "0.002,0.0005", 64
     else:
         total, rates, batch = conv_steps, "0.001,0.0003", 32
     steps = f"{total * 3 // 4},{total - total * 3 // 4}"  # 3/4 at the first rate
-    return train.TrainConfig(
+    return TrainConfig(
         data_url="", data_dir=data_dir, train_dir=os.path.join(run_dir, "train"),
         summaries_dir=os.path.join(run_dir, "logs"), model_architecture=architecture,
         optimizer="adam", learning_rate=rates, how_many_training_steps=steps, batch_size=batch,
@@ -64,12 +65,11 @@ def run_config(architecture: str, examples: int, data_dir: str, run_dir: str,
         seed=seed, **split)
 
 
-def training_clips(config: train.TrainConfig) -> int:
+def training_clips(config: TrainConfig) -> int:
     """Keyword clips a run trains on (silence and unknown entries not counted)."""
-    settings = train.model_settings_for(config)
     processor = input_data.AudioProcessor(
-        "", config.data_dir, 0, 0, config.wanted_words.split(","),
-        config.validation_percentage, config.testing_percentage, settings,
+        "", config.data_dir, 0, 0, config.words, config.validation_percentage,
+        config.testing_percentage, architectures.settings_for(config),
         examples_per_word=config.examples_per_word)
     return len(processor.data_index["training"])
 
@@ -117,7 +117,7 @@ def write_table(rows: list[dict], output_dir: str) -> dict[str, str]:
 def main(argv):
     del argv
     started = time.monotonic()
-    data_dir = FLAGS.data_dir or demo.dataset_dir()
+    data_dir = FLAGS.data_dir or synthetic_dataset.demo_dataset()
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     rows = []
     runs = [(a, int(k)) for k in FLAGS.examples for a in FLAGS.architectures]
@@ -127,7 +127,7 @@ def main(argv):
                             FLAGS.conv_steps, FLAGS.seed, wanted_words=FLAGS.wanted_words,
                             validation_percentage=FLAGS.validation_percentage,
                             testing_percentage=FLAGS.testing_percentage)
-        result = train.train(config)
+        result = training.train(config)
         rows.append({"architecture": architecture, "examples_per_word": examples,
                      "training_clips": training_clips(config), "steps": result.last_step,
                      "test_accuracy": round(result.test_accuracy, 4),
@@ -143,4 +143,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

@@ -16,11 +16,11 @@ import os
 
 import numpy as np
 import soundfile
-import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
-from earshot import audio
-from speech_commands import export
+from earshot import audio, cli
+from earshot.errors import UserError
+from speech_commands import classifier, dataset
 
 FLAGS = flags.FLAGS
 
@@ -37,15 +37,9 @@ def define_flags() -> None:
 
 def scores_from_wav_bytes(graph: str, wav: str, input_name: str, output_name: str) -> np.ndarray:
     """Runs a frozen graph on the raw bytes of `wav`; float32 `[labels]`."""
-    graph_def = tf.compat.v1.GraphDef()
-    with open(graph, "rb") as graph_file:
-        graph_def.ParseFromString(graph_file.read())
-    with tf.Graph().as_default() as imported:
-        tf.compat.v1.import_graph_def(graph_def, name="")
     with open(wav, "rb") as wav_file:
         wav_data = wav_file.read()
-    with tf.compat.v1.Session(graph=imported) as session:
-        return session.run(output_name, {input_name: wav_data})[0]
+    return classifier.frozen_graph_scores(graph, {input_name: wav_data}, output_name)
 
 
 def _is_16_bit_wav(path: str) -> bool:
@@ -59,16 +53,16 @@ def label_wav(wav: str, labels: str, graph: str, input_name: str, output_name: s
     for path, what in ((wav, "audio file"), (graph, "model"), (labels, "labels file")):
         if not path or not os.path.isfile(path):
             raise FileNotFoundError(f"{what} {path!r} does not exist")
-    label_names = export.read_labels(labels)
-    audio.read_file(wav)  # A clear AudioError for a corrupt or empty file, before TF sees it.
+    label_names = dataset.read_labels(labels)
+    audio.load(wav, 16000)  # One clear error for a corrupt, empty or NaN file, before TF sees it.
     if graph.endswith(".tflite") or not _is_16_bit_wav(wav):
         # DecodeWav reads only 16-bit PCM WAV; other files are decoded here and fed as audio.
-        scores = export.Classifier(graph).scores_for_file(wav)
+        scores = classifier.Classifier(graph).scores_for_file(wav)
     else:
         scores = scores_from_wav_bytes(graph, wav, input_name, output_name)
     if len(scores) != len(label_names):
-        raise ValueError(f"{graph} gives {len(scores)} scores but {labels} has "
-                         f"{len(label_names)} labels")
+        raise UserError(f"{graph} gives {len(scores)} scores but {labels} has "
+                        f"{len(label_names)} labels")
     top = np.argsort(-scores)[:how_many_labels]
     return [(label_names[i], float(scores[i])) for i in top]
 
@@ -82,4 +76,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

@@ -19,13 +19,17 @@ SILENCE_LABEL = "_silence_"
 MINIMUM_TIME_FRACTION = 4
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class RecognizeResult:
-    """The averaged top label, its score, and whether it is a newly detected command."""
+    """The averaged top label, its score, and whether it is a newly detected command.
 
-    founded_command: str
-    score: float
-    is_new_command: bool
+    `RecognizeResult()` is the reference's empty result (`_silence_`, 0, not new); the
+    reference passes one to `process_latest_result` to be filled in.
+    """
+
+    founded_command: str = SILENCE_LABEL
+    score: float = 0.0
+    is_new_command: bool = False
 
 
 class RecognizeCommands:
@@ -53,9 +57,15 @@ class RecognizeCommands:
         self._previous_top_label = SILENCE_LABEL
         self._previous_top_label_time = None
 
-    def process_latest_result(self, latest_results: np.ndarray,
-                              current_time_ms: int) -> RecognizeResult:
+    def process_latest_result(self, latest_results: np.ndarray, current_time_ms: int,
+                              recognize_element: RecognizeResult | None = None
+                              ) -> RecognizeResult:
         """Adds the scores of the clip starting (or ending) at `current_time_ms`.
+
+        Args:
+          latest_results: float `[labels]` scores of one clip.
+          recognize_element: the reference's out-argument: filled in with the result, which
+            is also returned (a new `RecognizeResult` when None).
 
         Raises:
           ValueError: wrong number of scores, or time earlier than a result already seen.
@@ -77,7 +87,7 @@ class RecognizeCommands:
         samples_duration = current_time_ms - earliest_time
         if (how_many_results < self.minimum_count or
                 samples_duration < self.average_window_duration_ms / MINIMUM_TIME_FRACTION):
-            return RecognizeResult(self._previous_top_label, 0.0, False)
+            return _fill(recognize_element, self._previous_top_label, 0.0, False)
         average_scores = np.mean([result for _, result in self._previous_results], axis=0)
         current_top_index = int(np.argmax(average_scores))
         current_top_label = self.labels[current_top_index]
@@ -93,4 +103,12 @@ class RecognizeCommands:
         if is_new_command:
             self._previous_top_label = current_top_label
             self._previous_top_label_time = current_time_ms
-        return RecognizeResult(current_top_label, current_top_score, is_new_command)
+        return _fill(recognize_element, current_top_label, current_top_score, is_new_command)
+
+
+def _fill(element: RecognizeResult | None, founded_command: str, score: float,
+          is_new_command: bool) -> RecognizeResult:
+    element = RecognizeResult() if element is None else element
+    element.founded_command, element.score = founded_command, score
+    element.is_new_command = is_new_command
+    return element

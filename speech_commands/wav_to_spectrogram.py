@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-from absl import app, flags, logging
+from absl import flags, logging
 
-from earshot import audio, fileio
+from earshot import audio, cli, fileio
+from earshot.errors import UserError
 
 FLAGS = flags.FLAGS
 
@@ -27,14 +28,15 @@ def define_flags() -> None:
 
 
 def spectrogram_image(waveform: np.ndarray, window_size: int, stride: int,
-                      brightness: float) -> np.ndarray:
-    """float32 `[samples]` -> uint8 `[frames, 1 + fft/2]` image."""
+                      brightness: float, name: str = "audio") -> np.ndarray:
+    """float32 `[samples]` -> uint8 `[frames, 1 + fft/2]` image; `name` is the audio's, for
+    errors."""
     if window_size <= 0 or stride <= 0:
-        raise ValueError(f"--window_size and --stride must be positive, got {window_size}, "
-                         f"{stride}")
+        raise UserError(f"--window_size and --stride must be positive, got {window_size}, "
+                        f"{stride}")
     if waveform.size < window_size:
-        raise ValueError(f"audio of {waveform.size} samples is shorter than one window "
-                         f"({window_size} samples)")
+        raise UserError(f"{name}: {waveform.size} samples is shorter than one window "
+                        f"({window_size} samples)")
     magnitudes = tf.raw_ops.AudioSpectrogram(input=waveform[:, np.newaxis], window_size=window_size,
                                              stride=stride, magnitude_squared=False)[0]
     return tf.cast(tf.minimum(magnitudes * brightness, 255.0), tf.uint8).numpy()
@@ -45,7 +47,7 @@ def wav_to_spectrogram(input_wav: str, window_size: int, stride: int, brightness
     """Writes the PNG; returns the image. The file's own sample rate is kept."""
     samples, rate = audio.read_file(input_wav)
     waveform = audio.check_waveform(audio.to_mono(samples), input_wav)
-    image = spectrogram_image(waveform, window_size, stride, brightness)
+    image = spectrogram_image(waveform, window_size, stride, brightness, input_wav)
     with fileio.atomic_file(output_image) as staging:
         tf.io.write_file(staging, tf.io.encode_png(image[..., np.newaxis]))
     logging.info("Wrote %dx%d spectrogram of %s (%d Hz) to %s", image.shape[1], image.shape[0],
@@ -62,4 +64,4 @@ def main(argv):
 if __name__ == "__main__":
     define_flags()
     flags.mark_flag_as_required("input_wav")
-    app.run(main)
+    cli.run(main)

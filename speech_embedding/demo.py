@@ -3,10 +3,8 @@
     python -m speech_embedding.demo
 """
 
-from absl import app
-
 import speech_embedding
-from earshot import tts
+from earshot import cli, tts
 
 PHRASE = "Hey computer, set a timer for ten minutes."
 
@@ -23,4 +21,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

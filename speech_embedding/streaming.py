@@ -9,7 +9,9 @@ so far allows (no added latency). Outputs of hops 0..8 depend on the zero initia
 flagged not valid.
 
 The step function has explicit state inputs and outputs, so it converts to a TFLite model an
-app can drive hop by hop.
+app can drive hop by hop. `StatefulStep` is that contract for any model run hop by hop (the
+keyword spotter of speech_commands builds on it with this embedding inside), and
+`ConstantWeights` lets a step read a Keras model's weights as constants.
 """
 
 from __future__ import annotations
@@ -28,29 +30,43 @@ AUDIO_CONTEXT_SAMPLES = 640  # 4 frames back, the phase that aligns every pool w
 HOP_FRAME_SPAN = features.STFT_WINDOW_SAMPLES + (model_lib.HOP_FRAMES - 1) * features.STFT_HOP_SAMPLES
 WARMUP_HOPS = 9  # hop h emits offline embedding h - 9
 SAMPLES = "samples"  # name of the hop's audio input
+EMBEDDING = "embedding"  # name of the hop's embedding output
 
 
 def _time_kernel(layer: keras.layers.Layer) -> int:
     return layer.kernel_size[0] if isinstance(layer, keras.layers.Conv2D) else 1
 
 
-def constant_weights(model: keras.Model) -> list[tuple[keras.Variable, tf.Tensor]]:
-    """A `keras.StatelessScope` mapping of `model`'s weights to constants of their values now.
+class ConstantWeights:
+    """A Keras model's weights frozen as constants of their values now.
 
-    Run under it, a step reads no variables, so its TFLite model needs no initialisation.
+    Run under `scope()`, a step reads no variables, so its TFLite model needs no
+    initialisation, and later changes to the model do not reach an exported step.
     """
-    return [(weight, tf.constant(weight.numpy())) for weight in model.weights]
+
+    def __init__(self, model: keras.Model):
+        self.mapping = [(weight, tf.constant(weight.numpy())) for weight in model.weights]
+
+    def scope(self) -> keras.StatelessScope:
+        return keras.StatelessScope(state_mapping=self.mapping)
 
 
 class StatefulStep(tf.Module):
     """A model run hop by hop with its state as explicit inputs and outputs.
 
-    Subclasses set `state_specs` (named `tf.TensorSpec`s) and define `step(samples, *state)`
-    returning a dict that holds each new state under its input's name, so a caller (or an
-    app driving the TFLite model) feeds each output back to the input of the same name.
+    Each call of `step(samples, *state)` takes `hop_samples` new float32 samples (input name
+    `SAMPLES`) and the state tensors (in `state_names` order) and returns a dict that holds
+    each new state under its input's name, so a caller (or an app driving the TFLite model)
+    feeds each output back to the input of the same name. Subclasses set `state_specs`
+    (named `tf.TensorSpec`s) and define `step`; a step can hold another step and pass it
+    part of its state, as the keyword spotter holds `StreamingEmbedding`.
     """
 
     state_specs: list[tf.TensorSpec]
+
+    def __init__(self, hop_samples: int, name: str):
+        super().__init__(name=name)
+        self.hop_samples = hop_samples
 
     @property
     def state_names(self) -> list[str]:
@@ -64,7 +80,7 @@ class StatefulStep(tf.Module):
 
     def function(self) -> tf.types.experimental.ConcreteFunction:
         """`step` as a concrete function with named inputs, ready for TFLite conversion."""
-        specs = [tf.TensorSpec([HOP_SAMPLES], tf.float32, name=SAMPLES)] + self.state_specs
+        specs = [tf.TensorSpec([self.hop_samples], tf.float32, name=SAMPLES)] + self.state_specs
         return tf.function(self.step).get_concrete_function(*specs)
 
     def to_tflite(self) -> bytes:
@@ -79,18 +95,22 @@ class StatefulStep(tf.Module):
 class StreamingEmbedding(StatefulStep):
     """Hop-by-hop twin of a speech embedding Keras model, sharing its layers and weights.
 
-    `step(samples, *state) -> {"embedding": [96], <state name>: new state, ...}` with samples
+    `step(samples, *state) -> {EMBEDDING: [96], <state name>: new state, ...}` with samples
     float32 `[1280]`; the new state comes back under the names of the state inputs
     (`state_names`), so a caller feeds each output back to the input of the same name.
-    `initial_state()` gives the zero state.
+    `initial_state()` gives the zero state. Hop `h`'s embedding is the offline pass's
+    embedding `h - warmup_hops`.
     """
 
+    warmup_hops = WARMUP_HOPS
+    embedding_size = model_lib.EMBEDDING_SIZE
+
     def __init__(self, model: keras.Model):
-        super().__init__(name="streaming_speech_embedding")
+        super().__init__(HOP_SAMPLES, name="streaming_speech_embedding")
         self._backbone = model.get_layer("backbone")
         self._layers = [layer for layer in self._backbone.layers
                         if not isinstance(layer, keras.layers.InputLayer)]
-        self._weight_values = constant_weights(self._backbone)
+        self._weights = ConstantWeights(self._backbone)
         self.state_specs = [tf.TensorSpec([AUDIO_CONTEXT_SAMPLES], tf.float32, name="audio_state")]
         width, channels = features.NUM_MEL_BINS, 1
         for layer in self._layers:
@@ -107,7 +127,7 @@ class StreamingEmbedding(StatefulStep):
 
     def step(self, samples: tf.Tensor, *state: tf.Tensor) -> dict[str, tf.Tensor]:
         """One hop: float32 `[1280]` new samples and the state, in `state_names` order."""
-        with keras.StatelessScope(state_mapping=self._weight_values):
+        with self._weights.scope():
             return self._step(samples, *state)
 
     def _step(self, samples: tf.Tensor, *state: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -120,7 +140,7 @@ class StreamingEmbedding(StatefulStep):
                 x = tf.concat([next(conv_states)[tf.newaxis], x], axis=1)
                 new_state.append(x[0, -(_time_kernel(layer) - 1):])
             x = layer(x, training=False)
-        return {"embedding": x[0, 0, 0], **dict(zip(self.state_names, new_state))}
+        return {EMBEDDING: x[0, 0, 0], **dict(zip(self.state_names, new_state))}
 
 
 def to_tflite(model: keras.Model) -> bytes:

@@ -21,7 +21,8 @@ import tensorflow as tf
 import tensorflow_hub as hub
 from tensorflow.core.protobuf import saved_model_pb2
 
-from export import archive, card, hub as export_hub, models, saved_model_2, spec, tf1_hub
+from export import (archive, card, exporter, models, saved_model_2, spec, stateless,
+                    tf1_hub)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -50,7 +51,7 @@ def tiny_model(seed: int = 0) -> keras.Model:
 
 
 TINY_CARD = spec.ModelCard(
-    title="tiny", description="A tiny test model.", module_type="audio-embedding",
+    title="tiny", description="A tiny test model.", task="audio-embedding",
     input="float32 waveforms", output="float32 features", usage="Frame by 160 samples.",
     fine_tuning="Batch norm trains with batch statistics.", references=("nobody, 2026",))
 
@@ -89,21 +90,20 @@ def tiny_spec():
 
 @pytest.fixture(scope="module")
 def tf1_dir(tiny_spec, tmp_path_factory):
-    return export_hub.export(tiny_spec, "tf1_hub", str(tmp_path_factory.mktemp("tf1") / "tiny"))
+    return exporter.export(tiny_spec, "tf1_hub", str(tmp_path_factory.mktemp("tf1") / "tiny"))
 
 
 @pytest.fixture(scope="module")
 def sm2_dir(tiny_spec, tmp_path_factory):
-    return export_hub.export(tiny_spec, "saved_model_2",
-                             str(tmp_path_factory.mktemp("sm2") / "tiny"), archive=True)
+    return exporter.export(tiny_spec, "saved_model_2",
+                           str(tmp_path_factory.mktemp("sm2") / "tiny"), archive=True)
 
 
 # --- tf1_hub -----------------------------------------------------------------------------
 
 
 def test_tf1_hub_layout_and_tag_sets(tf1_dir):
-    assert sorted(os.listdir(tf1_dir)) == ["README.md", "saved_model.pb", "tfhub_module.pb",
-                                           "variables"]
+    assert sorted(os.listdir(tf1_dir)) == ["saved_model.pb", "tfhub_module.pb", "variables"]
     with open(os.path.join(tf1_dir, "tfhub_module.pb"), "rb") as module_def:
         assert module_def.read() == b"\x08\x03"
     graphs = meta_graphs(tf1_dir)
@@ -173,12 +173,12 @@ def test_model_function_with_rank_1_input_and_dict_outputs(tmp_path):
     framed = framed_spec()
     x = waveforms(batch=1, samples=1600)[0]
     expected = framed(tf.constant(x), False)
-    tf1_dir = export_hub.export(framed, "tf1_hub", str(tmp_path / "tf1"))
+    tf1_dir = exporter.export(framed, "tf1_hub", str(tmp_path / "tf1"))
     outputs = hub.load(tf1_dir).signatures["default"](default=tf.constant(x))
     assert sorted(outputs) == ["default", "mean"]
     np.testing.assert_allclose(outputs["default"], expected["default"], atol=1e-6)
     np.testing.assert_allclose(outputs["mean"], expected["mean"], atol=1e-6)
-    sm2_dir = export_hub.export(framed, "saved_model_2", str(tmp_path / "sm2"))
+    sm2_dir = exporter.export(framed, "saved_model_2", str(tmp_path / "sm2"))
     loaded = hub.load(sm2_dir)
     np.testing.assert_allclose(loaded(tf.constant(x))["mean"], expected["mean"], atol=1e-6)
     served = loaded.signatures["serving_default"](default=tf.constant(x))
@@ -187,7 +187,7 @@ def test_model_function_with_rank_1_input_and_dict_outputs(tmp_path):
 
 def test_tf1_hub_dict_without_default_is_refused_before_writing(tmp_path):
     with pytest.raises(ValueError, match="needs one named 'default'"):
-        export_hub.export(framed_spec(with_default=False), "tf1_hub", str(tmp_path / "m"))
+        exporter.export(framed_spec(with_default=False), "tf1_hub", str(tmp_path / "m"))
     assert os.listdir(tmp_path) == []
 
 
@@ -202,11 +202,61 @@ def test_tf1_hub_keeps_the_model_s_own_input_checks(tmp_path):
     checked = spec.ModelSpec(model=model, input_spec=tf.TensorSpec([None, None], tf.float32),
                              card=TINY_CARD, fn=fn)
     for tags in (set(), {"train"}):
-        signature = hub.load(export_hub.export(checked, "tf1_hub", str(tmp_path / "m"),
-                                               overwrite=True), tags=tags).signatures["default"]
+        signature = hub.load(exporter.export(checked, "tf1_hub", str(tmp_path / "m"),
+                                             overwrite=True), tags=tags).signatures["default"]
         assert signature(default=tf.zeros([1, 2 * FRAME]))["default"].shape == (1, 2, FRAME, 3)
         with pytest.raises(tf.errors.InvalidArgumentError, match="tiny needs 320 samples"):
             signature(default=tf.zeros([1, FRAME]))
+
+
+def guarded_spec() -> spec.ModelSpec:
+    """tiny behind `stateless.cond`: an empty batch skips the network."""
+    model = tiny_model()
+
+    def fn(inputs, training):
+        frames = tf.shape(inputs)[1] // FRAME
+        return stateless.cond(tf.shape(inputs)[0] > 0, model,
+                              lambda: model(inputs, training=training),
+                              lambda: tf.zeros([0, frames, FRAME, 3]))
+
+    return spec.ModelSpec(model=model, input_spec=tf.TensorSpec([None, None], tf.float32),
+                          card=TINY_CARD, fn=fn)
+
+
+def test_cond_skips_the_network_and_keeps_the_statistics_it_moves(tmp_path):
+    guarded = guarded_spec()
+    x, empty = tf.constant(waveforms(batch=4)), tf.zeros([0, 1600])
+    batch_norm = guarded.model.get_layer("batch_normalization")
+    old_mean = batch_norm.moving_mean.numpy()
+    conv = keras.Model(guarded.model.input, guarded.model.get_layer("conv2d").output)
+    new_mean = MOMENTUM * old_mean + (1 - MOMENTUM) * conv(x).numpy().mean(axis=(0, 1, 2))
+    # saved_model_2: a training call on an empty batch moves nothing, on a real one one step.
+    loaded = hub.load(exporter.export(guarded, "saved_model_2", str(tmp_path / "sm2")))
+    moving_mean, = [v for v in loaded.variables if v.name.endswith("moving_mean:0")]
+    assert loaded(empty, training=True).shape == (0, 10, FRAME, 3)
+    np.testing.assert_array_equal(moving_mean.numpy(), old_mean)
+    np.testing.assert_allclose(loaded(x, training=True), tiny_model()(x, training=True),
+                               atol=1e-5)
+    np.testing.assert_allclose(moving_mean.numpy(), new_mean, atol=1e-5)
+    # tf1_hub: the same through the train graph's UPDATE_OPS.
+    tf1_dir = exporter.export(guarded, "tf1_hub", str(tmp_path / "tf1"))
+    with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
+        meta = tf1.saved_model.loader.load(session, ["train"], tf1_dir)
+        inputs = meta.signature_def["default"].inputs["default"].name
+        updates = tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)
+        graph_mean, = [v for v in tf1.global_variables()
+                       if v.op.name == "tiny/batch_normalization/moving_mean"]
+        session.run(updates, {inputs: np.zeros([0, 1600], np.float32)})
+        np.testing.assert_array_equal(session.run(graph_mean), old_mean)
+        session.run(updates, {inputs: x.numpy()})
+        np.testing.assert_allclose(session.run(graph_mean), new_mean, atol=1e-5)
+    # Outside the exporters: eagerly, and traced over the model's own variables.
+    assert guarded(empty, True).shape == (0, 10, FRAME, 3)
+    traced = tf.function(lambda inputs: guarded(inputs, True))
+    assert traced(empty).shape == (0, 10, FRAME, 3)
+    np.testing.assert_array_equal(batch_norm.moving_mean.numpy(), old_mean)
+    traced(x)
+    np.testing.assert_allclose(batch_norm.moving_mean.numpy(), new_mean, atol=1e-5)
 
 
 # --- saved_model_2 -----------------------------------------------------------------------
@@ -254,12 +304,14 @@ def test_saved_model_2_fine_tunes_in_tf_keras(sm2_dir):
 # --- model card, archive, atomic writes ----------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt, meta_format", [("tf1_hub", "hub"), ("saved_model_2", "saved_model_2")])
-def test_model_card_has_tfhub_metadata_and_sections(tiny_spec, fmt, meta_format):
-    text = card.render(tiny_spec, fmt)
-    assert text.startswith("# Module earshot/tiny/1\nA tiny test model.\n")
-    for line in ("<!-- module-type: audio-embedding -->", f"<!-- format: {meta_format} -->",
-                 "<!-- fine-tunable: true -->", "<!-- license: Apache-2.0 -->", "## Usage",
+@pytest.mark.parametrize("fmt, meta_format, name", [("tf1_hub", "hub", "tiny"),
+                                                   ("saved_model_2", "saved_model_2", "tiny_tf2")])
+def test_model_card_has_tfhub_metadata_and_sections(tiny_spec, fmt, meta_format, name):
+    text = card.render(tiny_spec, fmt, "https://example.com/tiny.tar.gz")
+    assert text.startswith(f"# Module earshot/{name}/1\nA tiny test model.\n")
+    for line in ("<!-- asset-path: https://example.com/tiny.tar.gz -->",
+                 "<!-- task: audio-embedding -->", f"<!-- format: {meta_format} -->",
+                 "<!-- fine-tunable: true -->", "<!-- license: apache-2.0 -->", "## Usage",
                  "Frame by 160 samples.", "## Fine-tuning", "`default`: float32 `[?, ?]`",
                  "- nobody, 2026"):
         assert line in text
@@ -267,8 +319,9 @@ def test_model_card_has_tfhub_metadata_and_sections(tiny_spec, fmt, meta_format)
 
 
 def test_card_is_written_beside_the_model(sm2_dir, tiny_spec):
-    with open(os.path.join(sm2_dir, "README.md"), encoding="utf-8") as card_file:
-        assert card_file.read() == card.render(tiny_spec, "saved_model_2")
+    with open(sm2_dir + ".md", encoding="utf-8") as card_file:
+        assert card_file.read() == card.render(tiny_spec, "saved_model_2",
+                                               card.file_url(sm2_dir + ".tar.gz"))
 
 
 def test_archive_has_tf_hub_compressed_layout(sm2_dir, tmp_path):
@@ -300,14 +353,14 @@ def test_existing_output_needs_overwrite(tiny_spec, tmp_path):
     target.mkdir()
     (target / "keep").write_text("old")
     with pytest.raises(FileExistsError, match="--overwrite"):
-        export_hub.export(tiny_spec, "tf1_hub", str(target))
+        exporter.export(tiny_spec, "tf1_hub", str(target))
     assert os.listdir(target) == ["keep"]
-    export_hub.export(tiny_spec, "tf1_hub", str(target), overwrite=True, archive=True)
+    exporter.export(tiny_spec, "tf1_hub", str(target), overwrite=True, archive=True)
     assert "keep" not in os.listdir(target) and "saved_model.pb" in os.listdir(target)
     assert os.path.isfile(tmp_path / "m.tar.gz")
     (tmp_path / "fresh.tar.gz").write_bytes(b"old archive")
     with pytest.raises(FileExistsError, match="fresh.tar.gz exists"):
-        export_hub.export(tiny_spec, "tf1_hub", str(tmp_path / "fresh"), archive=True)
+        exporter.export(tiny_spec, "tf1_hub", str(tmp_path / "fresh"), archive=True)
     assert not os.path.exists(tmp_path / "fresh")
 
 
@@ -395,7 +448,7 @@ def test_cli_exports_with_spec_args_and_weights_path(tmp_path):
     assert os.path.isfile(str(output) + ".tar.gz")
     process = run_cli("--model=test_export:tiny_hub_spec", f"--output_dir={output}")
     _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 1 and "error: " in stderr and "exists; pass --overwrite" in stderr
+    assert process.returncode == 2 and "error: " in stderr and "exists; pass --overwrite" in stderr
 
 
 @pytest.mark.slow

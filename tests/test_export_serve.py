@@ -20,7 +20,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_hub as hub
 
-from export import hub as export_hub, serve
+from export import exporter, model_server
 from test_export import start_serve_cli, tiny_hub_spec, tiny_model, waveforms
 
 
@@ -30,8 +30,8 @@ def root(tmp_path_factory):
     base = tmp_path_factory.mktemp("serve")
     root = base / "root"
     spec = tiny_hub_spec()
-    export_hub.export(spec, "tf1_hub", str(root / "tiny" / "1"))
-    export_hub.export(spec, "saved_model_2", str(root / "tiny_sm2" / "1"))
+    exporter.export(spec, "tf1_hub", str(root / "tiny" / "1"))
+    exporter.export(spec, "saved_model_2", str(root / "tiny_tf2" / "1"))
     staging = root / "tiny" / ".2.abc.tmp"
     staging.mkdir()
     (staging / "saved_model.pb").write_bytes(b"half written")
@@ -45,7 +45,7 @@ def root(tmp_path_factory):
 
 @pytest.fixture
 def server(root):
-    server = serve.make_server(root, "127.0.0.1", 0)
+    server = model_server.make_server(root, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -72,23 +72,29 @@ def request(server, path, method="GET", headers=None):
 def test_lists_models_as_json_and_html(server):
     status, body, headers = request(server, "/?format=json")
     assert status == 200 and headers["Content-Type"] == "application/json"
-    assert json.loads(body)["models"] == ["tiny/1", "tiny_sm2/1"]
+    assert json.loads(body)["models"] == ["tiny/1", "tiny_tf2/1"]
     _, body, _ = request(server, "/", headers={"Accept": "application/json"})
-    assert json.loads(body)["models"] == ["tiny/1", "tiny_sm2/1"]
+    assert json.loads(body)["models"] == ["tiny/1", "tiny_tf2/1"]
     status, body, headers = request(server, "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
-    assert b'<a href="/tiny/1">' in body and b'<a href="/tiny_sm2/1">' in body
+    assert b'<a href="/tiny/1">' in body and b'<a href="/tiny_tf2/1">' in body
 
 
 def test_model_url_without_query_returns_the_model_card(server, root):
     status, body, _ = request(server, "/tiny/1")
     assert status == 200
-    with open(os.path.join(root, "tiny", "1", "README.md"), "rb") as card:
+    with open(os.path.join(root, "tiny", "1.md"), "rb") as card:
         assert body == card.read()
+    assert body.startswith(b"# Module earshot/tiny/1\n")
+    _, body, _ = request(server, "/models/earshot/tiny/TensorFlow2/tiny-tf2/1")
+    assert body.startswith(b"# Module earshot/tiny_tf2/1\n")
 
 
-@pytest.mark.parametrize("path", ["/nope", "/tiny", "/tiny/2?tf-hub-format=compressed",
-                                  "/tiny/1/variables"])
+@pytest.mark.parametrize("path", [
+    "/nope", "/tiny", "/tiny/2?tf-hub-format=compressed", "/tiny/1/variables", "/tiny/1.md",
+    "/models/earshot/tiny/TensorFlow2/tiny/1",  # tiny/1 is a TF1 Hub module
+    "/models/earshot/tiny/TensorFlow1/tiny_tf2/1", "/models/earshot/tiny/TFLite/tiny/1",
+    "/models/earshot/tiny/TensorFlow1/tiny/1/extra", "/models/tiny/TensorFlow1/tiny/1"])
 def test_unknown_paths_are_404(server, path):
     assert request(server, path)[0] == 404
 
@@ -96,7 +102,8 @@ def test_unknown_paths_are_404(server, path):
 @pytest.mark.parametrize("path", [
     "/../etc/passwd", "/tiny/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
     "/tiny/..%2f..%2fetc?tf-hub-format=compressed", "/etc/passwd", "/etc",
-    "/outside?tf-hub-format=compressed", "/tiny/.2.abc.tmp?tf-hub-format=compressed"])
+    "/outside?tf-hub-format=compressed", "/tiny/.2.abc.tmp?tf-hub-format=compressed",
+    "/models/p/m/TensorFlow1/outside/..%2f..%2fetc", "/models/p/m/TensorFlow1/tiny/.2.abc.tmp"])
 def test_paths_leaving_the_root_are_refused(server, path):
     status, body, _ = request(server, path)
     assert status == 403, body
@@ -131,31 +138,46 @@ def test_32_concurrent_downloads_are_identical_and_built_once(server, root):
         names = sorted(tar.getnames())
         with open(os.path.join(root, "tiny", "1", "saved_model.pb"), "rb") as model:
             assert tar.extractfile("./saved_model.pb").read() == model.read()
-    assert names == [".", "./README.md", "./saved_model.pb", "./tfhub_module.pb", "./variables",
+    assert names == [".", "./saved_model.pb", "./tfhub_module.pb", "./variables",
                      "./variables/variables.data-00000-of-00001", "./variables/variables.index"]
 
 
 def test_hub_load_from_url_then_from_cache(server, tmp_path, monkeypatch):
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "cache"))
-    url = f"{server.url}tiny_sm2/1"
+    url = f"{server.url}tiny_tf2/1"
     x = tf.constant(waveforms())
     expected = tiny_model()(x, training=False)
     np.testing.assert_allclose(hub.load(url)(x), expected, atol=1e-6)
-    assert server.download_counts()["tiny_sm2/1"] == 1
+    assert server.download_counts()["tiny_tf2/1"] == 1
     np.testing.assert_allclose(hub.load(url)(x), expected, atol=1e-6)
-    assert server.download_counts()["tiny_sm2/1"] == 1
+    assert server.download_counts()["tiny_tf2/1"] == 1
     assert hub.resolve(url).startswith(str(tmp_path / "cache"))
+
+
+def test_hub_load_of_kaggle_handles_equals_loading_the_path(server, root, tmp_path, monkeypatch):
+    """Kaggle Models URLs (`/models/<publisher>/<model>/<framework>/<variation>/<version>`)."""
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "cache"))
+    x = tf.constant(waveforms(seed=3))
+    tf2 = hub.load(f"{server.url}models/earshot/tiny/TensorFlow2/tiny-tf2/1")
+    np.testing.assert_array_equal(tf2(x), hub.load(os.path.join(root, "tiny_tf2", "1"))(x))
+    tf1 = hub.load(f"{server.url}models/earshot/tiny/tensorFlow1/tiny/1")
+    from_path = hub.load(os.path.join(root, "tiny", "1"))
+    np.testing.assert_array_equal(tf1.signatures["default"](default=x)["default"],
+                                  from_path.signatures["default"](default=x)["default"])
+    assert server.download_counts()["tiny_tf2/1"] == 1
+    assert server.download_counts()["tiny/1"] == 1
+    assert server.archives.builds == 2
 
 
 def test_reexported_model_gets_a_new_archive(tmp_path):
     model_dir = str(tmp_path / "root" / "m" / "1")
-    export_hub.export(tiny_hub_spec(), "tf1_hub", model_dir)
-    server = serve.make_server(str(tmp_path / "root"), "127.0.0.1", 0,
-                               archive_dir=str(tmp_path / "archives"))
+    exporter.export(tiny_hub_spec(), "tf1_hub", model_dir)
+    server = model_server.make_server(str(tmp_path / "root"), "127.0.0.1", 0,
+                                      archive_dir=str(tmp_path / "archives"))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         _, first, _ = request(server, "/m/1?tf-hub-format=compressed")
-        export_hub.export(tiny_hub_spec(), "saved_model_2", model_dir, overwrite=True)
+        exporter.export(tiny_hub_spec(), "saved_model_2", model_dir, overwrite=True)
         _, second, _ = request(server, "/m/1?tf-hub-format=compressed")
     finally:
         server.shutdown()
@@ -171,7 +193,7 @@ def test_cli_serves_until_terminated(root):
     process, base = start_serve_cli(root)
     try:
         with urllib.request.urlopen(base + "?format=json", timeout=60) as reply:
-            assert json.load(reply)["models"] == ["tiny/1", "tiny_sm2/1"]
+            assert json.load(reply)["models"] == ["tiny/1", "tiny_tf2/1"]
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)

@@ -19,10 +19,12 @@ import pytest
 import tensorflow as tf
 import tensorflow_hub as hub
 
+import onednn
 import speech_embedding
-from export import hub as export_hub, serve
+from export import exporter, model_server
 from speech_embedding import hub_spec
 from test_export import kill_once_staging, start_serve_cli
+from test_short_inputs import check_short_inputs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,12 +41,12 @@ def root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tf1_dir(spec, root):
-    return export_hub.export(spec, "tf1_hub", str(root / "speech_embedding" / "1"))
+    return exporter.export(spec, "tf1_hub", str(root / "speech_embedding" / "1"))
 
 
 @pytest.fixture(scope="module")
 def sm2_dir(spec, root):
-    return export_hub.export(spec, "saved_model_2", str(root / "speech_embedding_tf2" / "1"))
+    return exporter.export(spec, "saved_model_2", str(root / "speech_embedding_tf2" / "1"))
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,18 @@ def test_tf1_hub_matches_keras_in_inference_mode(tf1_dir, speech_embedding_model
     import tf_keras
     layer_model = tf_keras.Sequential([tf_keras.Input((24000,)), hub.KerasLayer(tf1_dir)])
     np.testing.assert_allclose(layer_model.predict(clips, verbose=0), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", onednn.MODES)
+def test_below_12400_samples_and_empty_batches_give_empty_results(mode, tf1_dir, sm2_dir):
+    minimum, hop = speech_embedding.MIN_SAMPLES, speech_embedding.HOP_SAMPLES
+    cases = {(batch, samples): {"default": (batch, rows, 1, speech_embedding.EMBEDDING_SIZE)}
+             for batch, samples, rows in [(2, 0, 0), (2, minimum - 1, 0), (2, minimum, 1),
+                                          (0, minimum, 1), (0, 0, 0), (1, minimum + hop, 2)]}
+    assert all(shape["default"][1] == speech_embedding.num_embeddings(samples)
+               for (_, samples), shape in cases.items())
+    check_short_inputs(mode, "speech_embedding", {"saved_model_2": sm2_dir, "tf1_hub": tf1_dir},
+                       cases)
 
 
 def test_tf1_hub_train_tags_use_batch_statistics(tf1_dir, speech_embedding_model, clips):
@@ -140,7 +154,7 @@ def test_killed_export_of_speech_embedding_leaves_no_partial_dir(speech_embeddin
 
 
 def test_32_concurrent_downloads_of_speech_embedding(tf1_dir, root, tmp_path):
-    server = serve.make_server(str(root), "127.0.0.1", 0, archive_dir=str(tmp_path))
+    server = model_server.make_server(str(root), "127.0.0.1", 0, archive_dir=str(tmp_path))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = server.url + "speech_embedding/1?tf-hub-format=compressed"
 

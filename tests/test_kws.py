@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from earshot import audio, fileio
-from speech_commands import (export, export_kws, features, input_data, models, spotter,
-                             streaming, synthesize, train)
+from earshot import audio, fileio, litert
+from speech_commands import (architectures, classifier, dataset, detection, features,
+                             inference_export, input_data, run_folder, settings, spotter_runtime,
+                             streaming_spotter, streaming_test_audio, synthetic_dataset, training)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORDS = ["yes", "no", "up"]
@@ -30,20 +31,20 @@ def run(module, *args, stdin=None, env=None, timeout=600):
 
 
 def config(root, data_dir, **overrides):
-    settings = dict(
+    config_values = dict(
         data_url="", data_dir=data_dir, train_dir=str(root / "train"),
         summaries_dir=str(root / "logs"), model_architecture="embedding_head",
         wanted_words=",".join(WORDS), how_many_training_steps=STEPS,
         learning_rate="0.002,0.0005", optimizer="adam", batch_size=32, eval_step_interval=40,
         save_step_interval=40, seed=3, **SPLIT)
-    return train.TrainConfig(**{**settings, **overrides})
+    return settings.TrainConfig(**{**config_values, **overrides})
 
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     """A private earshot cache (embeddings land there) sharing the fetched weights."""
-    from speech_embedding import weights
-    weights.fetch()
+    from speech_embedding import pretrained
+    pretrained.fetch()
     root = tmp_path_factory.mktemp("kws_cache")
     os.symlink(fileio.cache_dir("speech_embedding"), root / "speech_embedding")
     previous = os.environ.get("EARSHOT_CACHE")
@@ -60,15 +61,17 @@ def trained(tmp_path_factory, cache):
     """A small synthesized dataset, an embedding_head trained on it and its exports."""
     root = tmp_path_factory.mktemp("kws")
     data_dir = str(root / "speech")
-    synthesize.synthesize(data_dir, WORDS, UNKNOWN, speakers=16, background_seconds=8.0,
-                          seed=2, **SPLIT)
-    result = train.train(config(root, data_dir))
+    synthetic_dataset.synthesize(data_dir, WORDS, UNKNOWN, speakers=16, background_seconds=8.0,
+                                 seed=2, **SPLIT)
+    result = training.train(config(root, data_dir))
     checkpoint = str(root / "train" / "embedding_head.ckpt-80")
     model_dir = str(root / "model")
-    paths = export_kws.export_spotter(checkpoint, WORDS, model_dir)
-    model, settings = export_kws.load(checkpoint, WORDS)
+    model, run = run_folder.load_model(checkpoint)
+    paths = streaming_spotter.export_spotter(model, run, model_dir)
+    stream = spotter_runtime.SpotterStream(paths["streaming"])
     return {"root": root, "data_dir": data_dir, "result": result, "checkpoint": checkpoint,
-            "model_dir": model_dir, "paths": paths, "model": model, "settings": settings}
+            "model_dir": model_dir, "paths": paths, "model": model,
+            "settings": run.model_settings, "timing": stream.timing}
 
 
 @pytest.fixture(scope="module")
@@ -76,37 +79,38 @@ def stream_wav(trained):
     """20 s of test-speaker words over noise, as generate_streaming_test_wav makes it."""
     processor = input_data.AudioProcessor("", trained["data_dir"], 10, 10, WORDS, 25, 25,
                                           trained["settings"])
-    waveform, truth = streaming.generate(processor, WORDS, 20, 1500, 0.1, 30,
-                                         np.random.default_rng(4))
+    waveform, truth = streaming_test_audio.generate(processor, WORDS, 20, 1500, 0.1, 30,
+                                                    np.random.default_rng(4))
     path = str(trained["root"] / "stream.wav")
     audio.write_wav(path, waveform, 16000)
     return path, audio.load(path, 16000), truth
 
 
 def test_head_is_the_colab_head():
-    settings = features.prepare_model_settings(12, 16000, 1000, 30, 10, 40, "embedding")
-    assert (settings["spectrogram_length"], settings["fingerprint_width"]) == (16, 96)
-    assert settings["fingerprint_size"] == 16 * 96
-    model = models.create_model(settings, "embedding_head")
+    model_settings = features.model_settings(12, 16000, 1000, 30, 10, 40, "embedding")
+    assert (model_settings.spectrogram_length, model_settings.fingerprint_width) == (16, 96)
+    assert model_settings.fingerprint_size == 16 * 96
+    model = architectures.build_model(model_settings, "embedding_head")
     # 2 x 3*96*96 conv kernels, 2 x 4*96 batch norm, 96*12 + 12 dense: "~55k" in the paper.
     assert model.count_params() == 2 * 27648 + 2 * 384 + 1164 == 57228
-    assert models.preprocess_for("embedding_head", "mfcc", False) == "embedding"
-    assert models.preprocess_for("embedding_head", "mfcc", True) == "waveform"
-    assert models.preprocess_for("conv", "mfcc", False) == "mfcc"
+    assert architectures.preprocess_for("embedding_head", "mfcc", False) == "embedding"
+    assert architectures.preprocess_for("embedding_head", "mfcc", True) == "waveform"
+    assert architectures.preprocess_for("conv", "mfcc", False) == "mfcc"
     with pytest.raises(ValueError, match="--train_embedding needs"):
-        models.preprocess_for("conv", "mfcc", True)
+        architectures.preprocess_for("conv", "mfcc", True)
     assert features.CONTEXT_SAMPLES == 31600
 
 
 def test_front_end_pads_in_front_and_matches_the_embedding():
     clip = np.random.default_rng(0).uniform(-0.3, 0.3, 16000).astype(np.float32)
-    settings = features.prepare_model_settings(12, 16000, 1000, 30, 10, 40, "embedding")
-    vectors = features.compute(tf.constant(clip[:, None]), tf.constant(16000), settings).numpy()
+    model_settings = features.model_settings(12, 16000, 1000, 30, 10, 40, "embedding")
+    vectors = features.compute(tf.constant(clip[:, None]), tf.constant(16000),
+                               model_settings).numpy()
     padded = np.concatenate([np.zeros(15600, np.float32), clip])
     reference = features.embedding_model()(padded[None], training=False).numpy()
     np.testing.assert_allclose(vectors, reference.reshape(1, 16, 96), atol=1e-5)
     with pytest.raises(ValueError, match="16000"):
-        features.prepare_model_settings(12, 8000, 1000, 30, 10, 40, "embedding")
+        features.model_settings(12, 8000, 1000, 30, 10, 40, "embedding")
 
 
 def test_training_learns_and_caches_embeddings(trained, cache):
@@ -116,7 +120,7 @@ def test_training_learns_and_caches_embeddings(trained, cache):
     files = glob.glob(str(cache / "speech_commands" / "embeddings" / "*" / "*.npy"))
     training_files = {e["file"] for e in input_data.AudioProcessor(
         "", trained["data_dir"], 10, 10, WORDS, 25, 25, trained["settings"]
-    ).data_index["training"] if e["label"] != input_data.SILENCE_LABEL}
+    ).data_index["training"] if e["label"] != dataset.SILENCE_LABEL}
     assert len(files) == len(training_files) + 1  # one per clip, plus the silence pool
     versions = np.load(files[0])
     assert versions.shape[1:] == (16 * 96,) and versions.shape[0] in (4, 64)
@@ -128,7 +132,7 @@ def test_training_learns_and_caches_embeddings(trained, cache):
 def test_resume_continues_the_identical_run(trained, tmp_path, cache):
     """Cached batches come from the checkpointed RNG: a resumed run repeats the losses."""
     stored = sorted(glob.glob(str(cache / "speech_commands" / "embeddings" / "*" / "*.npy")))
-    resumed = train.train(config(tmp_path, trained["data_dir"],
+    resumed = training.train(config(tmp_path, trained["data_dir"],
                                  start_checkpoint=str(trained["root"] / "train" /
                                                       "embedding_head.ckpt-40")))
     for step in (41, 42, 80):
@@ -138,34 +142,35 @@ def test_resume_continues_the_identical_run(trained, tmp_path, cache):
 
 
 def test_few_speakers_keeps_k_speakers_per_word(trained):
-    settings = trained["settings"]
-    full = input_data.AudioProcessor("", trained["data_dir"], 10, 10, WORDS, 25, 25, settings)
-    few = input_data.AudioProcessor("", trained["data_dir"], 10, 10, WORDS, 25, 25, settings,
-                                    examples_per_word=2)
+    model_settings = trained["settings"]
+    full = input_data.AudioProcessor("", trained["data_dir"], 10, 10, WORDS, 25, 25,
+                                     model_settings)
+    few = input_data.AudioProcessor("", trained["data_dir"], 10, 10, WORDS, 25, 25,
+                                    model_settings, examples_per_word=2)
     for word in WORDS:
-        kept = {input_data.speaker_of(e["file"]) for e in few.data_index["training"]
+        kept = {dataset.speaker_of(e["file"]) for e in few.data_index["training"]
                 if e["label"] == word}
         assert len(kept) == 2
-    one = input_data.few_speakers(full.data_index["training"], 1)
-    two = input_data.few_speakers(full.data_index["training"], 2)
+    one = dataset.few_speakers(full.data_index["training"], 1)
+    two = dataset.few_speakers(full.data_index["training"], 2)
     assert {e["file"] for e in one} < {e["file"] for e in two}
     # Negatives keep the full set's share.
     count = lambda p, label: sum(e["label"] == label for e in p.data_index["training"])
     assert count(few, "_unknown_") + count(few, "cat") + count(few, "dog") == (
         count(full, "cat") + count(full, "dog"))
-    assert count(few, input_data.SILENCE_LABEL) == count(full, input_data.SILENCE_LABEL)
+    assert count(few, dataset.SILENCE_LABEL) == count(full, dataset.SILENCE_LABEL)
     with pytest.raises(ValueError, match="examples_per_word"):
-        input_data.few_speakers(full.data_index["training"], 0)
+        dataset.few_speakers(full.data_index["training"], 0)
 
 
 def test_train_embedding_fine_tunes_the_embedding(trained, tmp_path):
-    result = train.train(config(tmp_path, trained["data_dir"], train_embedding=True,
-                                how_many_training_steps="2", learning_rate="0.001",
-                                batch_size=4,
-                                eval_step_interval=100, save_step_interval=100))
-    model, settings = export_kws.load(str(tmp_path / "train" / "embedding_head.ckpt-2"), WORDS,
-                                      train_embedding=True)
-    embedding, head = spotter.split(model, settings)
+    result = training.train(config(tmp_path, trained["data_dir"], train_embedding=True,
+                                   how_many_training_steps="2", learning_rate="0.001",
+                                   batch_size=4,
+                                   eval_step_interval=100, save_step_interval=100))
+    model, run = run_folder.load_model(str(tmp_path / "train" / "embedding_head.ckpt-2"),
+                                       wanted_words=WORDS, train_embedding=True)
+    embedding, head = streaming_spotter.split(model, run.model_settings)
     pretrained = features.embedding_model()
     changed = [not np.array_equal(a, b) for a, b in zip(embedding.get_weights(),
                                                         pretrained.get_weights())]
@@ -177,44 +182,45 @@ def test_train_embedding_fine_tunes_the_embedding(trained, tmp_path):
 
 
 def test_android_tflite_keeps_the_contract_and_the_scores(trained):
-    clip = input_data.load_clip(sorted(glob.glob(os.path.join(trained["data_dir"], "up",
+    clip = dataset.load_clip(sorted(glob.glob(os.path.join(trained["data_dir"], "up",
                                                               "*.wav")))[0], 16000, 16000)
-    interpreter = tf.lite.Interpreter(model_path=trained["paths"]["float"])
+    interpreter = litert.load(trained["paths"]["float"])
     inputs = interpreter.get_input_details()
     assert [list(d["shape"]) for d in inputs] == [[16000, 1], [1]]
     assert [d["dtype"] for d in inputs] == [np.float32, np.int32]
     assert list(interpreter.get_output_details()[0]["shape"]) == [1, len(WORDS) + 2]
-    tflite = export.Classifier(trained["paths"]["float"]).scores(clip, 16000)
-    keras_scores = export.InferenceModule(trained["model"], trained["settings"]).from_audio(
-        clip[:, None], np.array([16000], np.int32))["labels_softmax"].numpy()[0]
+    tflite = classifier.Classifier(trained["paths"]["float"]).scores(clip, 16000)
+    keras_scores = inference_export.InferenceModule(
+        trained["model"], trained["settings"]).from_audio(
+            clip[:, None], np.array([16000], np.int32))["labels_softmax"].numpy()[0]
     np.testing.assert_allclose(tflite, keras_scores, atol=1e-4)
-    assert export.read_labels(trained["paths"]["labels"]) == ["_silence_", "_unknown_", *WORDS]
+    assert dataset.read_labels(trained["paths"]["labels"]) == ["_silence_", "_unknown_", *WORDS]
 
 
 def test_streaming_model_equals_the_offline_model(trained, stream_wav):
     _, waveform, truth = stream_wav
-    stream = spotter.TFLiteStream(trained["paths"]["streaming"])
-    times, scores = spotter.stream_scores(stream, waveform)
-    module = export.InferenceModule(trained["model"], trained["settings"])
-    offline_times, offline = spotter.offline_scores(module, waveform)
+    stream = spotter_runtime.SpotterStream(trained["paths"]["streaming"])
+    times, scores = spotter_runtime.recording_scores(stream, waveform)
+    module = inference_export.InferenceModule(trained["model"], trained["settings"])
+    offline_times, offline = streaming_spotter.offline_scores(module, waveform, stream.timing)
     np.testing.assert_array_equal(times, offline_times)
-    assert times[0] == spotter.hop_time_ms(spotter.FIRST_FULL_HOP) == 975
+    assert times[0] == stream.timing.time_ms(stream.timing.first_full_hop) == 975
     np.testing.assert_allclose(scores, offline, atol=1e-4)
-    labels = input_data.prepare_words_list(WORDS)
-    settings = streaming.DetectionSettings(detection_threshold=0.5)
-    found = streaming.detect(labels, times, scores, settings)
+    labels = dataset.prepare_words_list(WORDS)
+    rules = detection.DetectionSettings(detection_threshold=0.5)
+    found = detection.detect(labels, times, scores, rules)
     assert found and [f[:2] for f in found] == [
-        f[:2] for f in streaming.detect(labels, offline_times, offline, settings)]
-    stats = streaming.evaluate(labels, times, scores, truth, settings)
+        f[:2] for f in detection.detect(labels, offline_times, offline, rules)]
+    stats = detection.evaluate(labels, times, scores, truth, rules)
     assert stats.how_many_correct_words >= 1
 
 
 def test_listen_prints_the_offline_detections_from_a_file_and_stdin(trained, stream_wav):
     path, waveform, _ = stream_wav
-    module = export.InferenceModule(trained["model"], trained["settings"])
-    times, scores = spotter.offline_scores(module, waveform)
-    expected = [f"{t / 1000:8.3f} s  {label}  (score {s:.2f})" for label, t, s in streaming.detect(
-        input_data.prepare_words_list(WORDS), times, scores, streaming.DetectionSettings(
+    module = inference_export.InferenceModule(trained["model"], trained["settings"])
+    times, scores = streaming_spotter.offline_scores(module, waveform, trained["timing"])
+    expected = [f"{t / 1000:8.3f} s  {label}  (score {s:.2f})" for label, t, s in detection.detect(
+        dataset.prepare_words_list(WORDS), times, scores, detection.DetectionSettings(
             detection_threshold=0.5))]
     code, out, log = run("listen", f"--model={trained['model_dir']}", f"--input={path}",
                          "--detection_threshold=0.5")
@@ -232,24 +238,25 @@ def test_listen_and_stream_refuse_bad_models(trained, tmp_path):
     code, _, log = run("listen", f"--model={tmp_path}", "--input=x.wav")
     assert code != 0 and "export_kws" in log
     with pytest.raises(ValueError, match="not a streaming keyword spotter"):
-        spotter.TFLiteStream(trained["paths"]["float"])
+        spotter_runtime.SpotterStream(trained["paths"]["float"])
     with pytest.raises(ValueError, match="shorter than the first full window"):
-        spotter.stream_scores(spotter.TFLiteStream(trained["paths"]["streaming"]),
-                              np.zeros(20000, np.float32))
+        spotter_runtime.recording_scores(
+            spotter_runtime.SpotterStream(trained["paths"]["streaming"]),
+            np.zeros(20000, np.float32))
 
 
 def test_hub_export_scores_like_the_android_model(trained, tmp_path):
     import tensorflow_hub as hub
-    from export import hub as export_hub
+    from export import exporter
     from speech_commands import hub_spec
     spec = hub_spec.hub_spec(str(trained["root"] / "train"), wanted_words=",".join(WORDS))
-    out = export_hub.export(spec, "saved_model_2", str(tmp_path / "kws" / "1"))
-    clips = np.stack([input_data.load_clip(p, 16000, 16000) for p in sorted(glob.glob(
+    out = exporter.export(spec, "saved_model_2", str(tmp_path / "kws" / "1"))
+    clips = np.stack([dataset.load_clip(p, 16000, 16000) for p in sorted(glob.glob(
         os.path.join(trained["data_dir"], "yes", "*.wav")))[:2]])
     scores = hub.load(out).signatures["serving_default"](default=tf.constant(clips))
-    classifier = export.Classifier(trained["paths"]["float"])
+    android = classifier.Classifier(trained["paths"]["float"])
     for clip, row in zip(clips, scores["default"].numpy()):
-        np.testing.assert_allclose(row, classifier.scores(clip, 16000), atol=1e-4)
+        np.testing.assert_allclose(row, android.scores(clip, 16000), atol=1e-4)
     with pytest.raises(ValueError, match="unknown --spec_arg"):
         hub_spec.hub_spec(str(trained["root"] / "train"), colour="red")
 
@@ -275,3 +282,21 @@ def test_fewshot_study_writes_table_csv_and_plot(trained, tmp_path):
     assert table.startswith("| examples per word | keyword clips | embedding_head | conv |")
     assert "| all |" in table and table in stdout
     assert (out / "fewshot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_listen_runs_without_tensorflow_and_finds_the_same_commands(trained, stream_wav,
+                                                                    tf_free_python, tmp_path):
+    """`listen` in a virtualenv of ai-edge-litert, numpy, soundfile, soxr and absl-py only."""
+    path = stream_wav[0]
+    args = [f"--model={trained['model_dir']}", f"--input={path}", "--detection_threshold=0.5"]
+    code, with_tf, log = run("listen", *args)
+    assert code == 0, log
+    result = subprocess.run([tf_free_python, "-m", "speech_commands.listen", *args],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == with_tf and with_tf.strip()
+    imports = subprocess.run(
+        [sys.executable, "-c", "import sys, speech_commands.listen; "
+         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert imports.stdout.split() == ["False", "False"], imports.stderr

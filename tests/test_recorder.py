@@ -1,8 +1,9 @@
-"""speech_commands.recorder: the HTTP API on a real server, the page in headless Chromium.
+"""recorder: the HTTP API on a real server, the page in headless Chromium.
 
 The browser tests feed Chromium's fake microphone from a WAV of espeak-ng speech, click
-through the page as a user would, and check the dataset the server wrote against that WAV.
-They need the Debian packages `chromium` and `chromium-driver` and the pip package `selenium`.
+through the page as a user would (`browser.Browser`), and check the dataset the server wrote
+against that WAV. They need the Debian packages `chromium` and `chromium-driver` and the pip
+package `selenium`.
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ import numpy as np
 import pytest
 import soundfile
 
+from browser import Browser
 from earshot import audio, tts
-from speech_commands import recorder
+from recorder import dataset, server as server_lib, takes
 
-RATE = recorder.SAMPLE_RATE
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+RATE = takes.SAMPLE_RATE
 BROWSER_WORDS = ("yes", "no")
 BROWSER_TAKES = 3  # per word
 BROWSER_SPEAKER = "tester"  # hashes into training
-FRAME = int(recorder.FRAME_SECONDS * RATE)
+FRAME = int(takes.FRAME_SECONDS * RATE)
 HOP = RATE // 100  # 10 ms level frames for comparing loudness contours
 PIECE_FRAMES = 50  # browser clips are compared with the microphone half a second at a time
 
@@ -46,18 +47,18 @@ def word_audio() -> dict[str, np.ndarray]:
     return {word: tts.speak(word, speaker) for word in BROWSER_WORDS}
 
 
-def make_config(tmp_path, **overrides) -> recorder.RecorderConfig:
+def make_config(tmp_path, **overrides) -> dataset.RecorderConfig:
     settings = dict(output_dir=str(tmp_path / "data"), words=("yes", "no"), speaker="tester",
                     background_seconds=3.0, takes_per_word=2)
     settings.update(overrides)
-    return recorder.RecorderConfig(**settings)
+    return dataset.RecorderConfig(**settings)
 
 
 class Running:
     """A recorder server on a free 127.0.0.1 port, serving on a thread."""
 
-    def __init__(self, config: recorder.RecorderConfig):
-        self.server = recorder.make_server(config, "127.0.0.1", 0)
+    def __init__(self, config: dataset.RecorderConfig):
+        self.server = server_lib.make_server(config, "127.0.0.1", 0)
         self.port = self.server.server_address[1]
         self.root = self.server.dataset.root
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
@@ -139,7 +140,7 @@ def best_match(haystack: np.ndarray, needle: np.ndarray) -> tuple[int, float]:
 
 def envelope_db(waveform: np.ndarray) -> np.ndarray:
     """10 ms frame levels in dBFS, floored at -80 so digital silence compares as quiet."""
-    return np.maximum(recorder.frame_levels_db(waveform, HOP), -80.0)
+    return np.maximum(takes.frame_levels_db(waveform, HOP), -80.0)
 
 
 def best_envelope_match(source: np.ndarray, piece: np.ndarray) -> np.ndarray:
@@ -160,38 +161,38 @@ def test_speaker_split_agrees_with_which_set():
         f"{i:08x}" for i in np.random.default_rng(0).integers(0, 2**32, 300)]
     for percentages in ((10, 10), (0, 0), (25, 5)):
         for name in names:
-            assert recorder.speaker_split(name, *percentages) == input_data.which_set(
+            assert dataset.speaker_split(name, *percentages) == input_data.which_set(
                 f"/data/yes/{name}_nohash_3.wav", *percentages), (name, percentages)
 
 
 def test_loudest_window_keeps_the_burst_and_pads_short_takes():
     waveform = np.zeros(3000, np.float32)
     waveform[1700:1900] = 0.5
-    window = recorder.loudest_window(waveform, 1000)
+    window = takes.loudest_window(waveform, 1000)
     assert window.shape == (1000,) and window.dtype == np.float32
     assert np.sum(window ** 2) == pytest.approx(np.sum(waveform ** 2))
-    short = recorder.loudest_window(np.ones(300, np.float32), 1000)
+    short = takes.loudest_window(np.ones(300, np.float32), 1000)
     np.testing.assert_array_equal(short, np.r_[np.ones(300), np.zeros(700)])
 
 
 def test_frame_levels_db():
     tone = 0.5 * np.sin(2 * np.pi * 1000 * np.arange(RATE) / RATE)
-    levels = recorder.frame_levels_db(np.r_[tone, np.zeros(RATE)], FRAME)
+    levels = takes.frame_levels_db(np.r_[tone, np.zeros(RATE)], FRAME)
     assert levels[:len(tone) // FRAME] == pytest.approx(20 * np.log10(0.5 / np.sqrt(2)), abs=0.1)
     assert levels[-1] == pytest.approx(-200.0)
 
 
 def test_parse_words_and_speaker():
-    assert recorder.parse_words(" Yes,no ,up-down,,") == ("yes", "no", "up-down")
+    assert dataset.parse_words(" Yes,no ,up-down,,") == ("yes", "no", "up-down")
     for bad, message in (("", "empty"), ("yes,_unknown_", "reserved"), ("a/b", "folder"),
                          ("yes,no,yes", "more than once")):
         with pytest.raises(ValueError, match=message):
-            recorder.parse_words(bad)
-    assert recorder.check_speaker("Alice-2") == "Alice-2"
+            dataset.parse_words(bad)
+    assert dataset.check_speaker("Alice-2") == "Alice-2"
     for bad in ("al_ice", "bob_nohash_", "-x", "a b", ""):
         with pytest.raises(ValueError, match="letters, digits"):
-            recorder.check_speaker(bad)
-    assert recorder.SPEAKER_PATTERN.match(recorder.default_speaker())
+            dataset.check_speaker(bad)
+    assert dataset.SPEAKER_PATTERN.match(dataset.default_speaker())
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -207,7 +208,7 @@ def test_cli_rejects_bad_flags_with_a_usage_message(tmp_path, flags, message):
         busy.listen()
         flags = [flag.replace("BUSY", str(busy.getsockname()[1])) for flag in flags]
         result = subprocess.run(
-            [sys.executable, "-m", "speech_commands.recorder",
+            [sys.executable, "-m", "recorder",
              f"--output_dir={tmp_path / 'data'}", *flags],
             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
@@ -353,99 +354,36 @@ def test_static_files_are_served_and_nothing_else(running):
 
 
 def test_train_command_follows_the_speakers_on_disk(tmp_path, word_audio):
-    assert recorder.speaker_split("tester") == "training"
-    assert recorder.speaker_split("test") == "validation"
+    assert dataset.speaker_split("tester") == "training"
+    assert dataset.speaker_split("test") == "validation"
     config = make_config(tmp_path, words=("yes", "no", "up"), speaker="test", clip_seconds=1.5)
-    dataset = recorder.Dataset(config)
-    root = dataset.root
-    assert dataset.train_command()[1] == "Nothing recorded yet."
+    written = dataset.Dataset(config)
+    root = written.root
+    assert written.train_command()[1] == "Nothing recorded yet."
     base = ("python -m speech_commands.train --data_dir=" + root +
             " --wanted_words=yes,no --model_architecture=embedding_head --clip_duration_ms=1500")
-    dataset.save("yes", word_audio["yes"])
-    dataset.save("no", word_audio["no"])
-    command, note = dataset.train_command()
+    written.save("yes", word_audio["yes"])
+    written.save("no", word_audio["no"])
+    command, note = written.train_command()
     # Only a validation speaker: without the percentages training would have no clips.
     assert command == base + " --validation_percentage=0 --testing_percentage=0"
     assert "test" in note and "record another speaker" in note
     audio.write_wav(os.path.join(root, "no", "tester_nohash_0.wav"), word_audio["no"], RATE)
-    command, note = dataset.train_command()
+    command, note = written.train_command()
     assert command == base
     assert note == "Training on tester; held out: test (validation)."
-    assert dataset.state()["split"] == "validation"
+    assert written.state()["split"] == "validation"
 
 
 # ---------------------------------------------------------------- the page in headless Chromium
 
 
-def chromium_options(fake_microphone: str, profile: str):
-    from selenium import webdriver
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--no-first-run", "--use-fake-ui-for-media-stream",
-                     "--use-fake-device-for-media-stream",
-                     f"--use-file-for-fake-audio-capture={fake_microphone}",
-                     f"--user-data-dir={profile}"):
-        options.add_argument(argument)
-    return options
-
-
-class Browser:
-    """Headless Chromium (system chromedriver, no download) on the recorder page."""
-
-    def __init__(self, url: str, fake_microphone: str, profile: str):
-        for program, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-            if not os.path.exists(program):
-                pytest.fail(f"{program} is missing: apt-get install -y {package}")
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-        from selenium.webdriver.support.ui import WebDriverWait
-        # With the driver's path given, Selenium Manager (which would download one) is skipped.
-        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER),
-                                       options=chromium_options(fake_microphone, profile))
-        self.wait = WebDriverWait(self.driver, 30, poll_frequency=0.05)
-        self.driver.get(url)
-        self.wait_for_state("idle")
-
-    def element(self, element_id: str):
-        from selenium.webdriver.common.by import By
-        return self.driver.find_element(By.ID, element_id)
-
-    def text(self, element_id: str) -> str:
-        return self.element(element_id).text
-
-    def state(self) -> str:
-        return self.driver.execute_script("return document.body.dataset.state")
-
-    def wait_for_state(self, state: str) -> None:
-        self.wait.until(lambda _: self.state() == state)
-
-    def click(self, element_id: str) -> str:
-        """Clicks a button that runs an action; returns the status line once it is done."""
-        done = self.actions_done()
-        self.element(element_id).click()
-        self.wait.until(lambda _: self.actions_done() > done)
-        return self.text("status")
-
-    def actions_done(self) -> int:
-        return int(self.driver.execute_script("return document.body.dataset.actions || '0'"))
-
-    def start_microphone(self) -> str:
-        self.element("start").click()
-        self.wait_for_state("ready")
-        return self.text("status")
-
-    def quit(self) -> None:
-        self.driver.quit()
-
-
 class RecorderProcess:
-    """`python -m speech_commands.recorder` on a free port, its log collected on a thread."""
+    """`python -m recorder` on a free port, its log collected on a thread."""
 
     def __init__(self, *flags: str):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "speech_commands.recorder", "--port=0", *flags],
+            [sys.executable, "-m", "recorder", "--port=0", *flags],
             stderr=subprocess.PIPE, text=True)
         self.log: list[str] = []
         found = threading.Event()
@@ -542,6 +480,9 @@ def test_browser_page_prompts_saves_and_discards(browser_session):
     assert session["train_command"] == expected
     assert "validation and testing stay empty" in session["train_note"]
     assert expected in session["log"]  # also printed when the server stops
+    # Each take is reported in the terminal too, without --verbosity.
+    assert f"saved no/{BROWSER_SPEAKER}_nohash_0.wav" in session["log"]
+    assert f"discarded yes/{BROWSER_SPEAKER}_nohash_{BROWSER_TAKES}.wav" in session["log"]
 
 
 def test_browser_dataset_on_disk_matches_the_microphone(browser_session, fake_microphone):
@@ -561,7 +502,7 @@ def test_browser_dataset_on_disk_matches_the_microphone(browser_session, fake_mi
         assert (info.samplerate, info.channels, info.subtype, info.frames) == (
             RATE, 1, "PCM_16", frames), relative
         clip, _ = soundfile.read(path, dtype="float32")
-        clip_levels = recorder.frame_levels_db(clip, FRAME)
+        clip_levels = takes.frame_levels_db(clip, FRAME)
         assert clip_levels.max() > -20, relative  # not silent: the loudest second of speech
         # Every half second with speech is a stretch of the fake microphone's audio (44.1 or
         # 48 kHz in the page, 16 kHz on disk): same loudness contour, speech energy exactly

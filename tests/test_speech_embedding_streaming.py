@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from earshot import litert
 from speech_embedding import streaming
 
 
@@ -39,7 +40,7 @@ def test_tf_step_emits_offline_embedding_h_minus_9(speech_embedding_model, strea
 def test_tflite_step_with_state_inputs_and_outputs(speech_embedding_model, stream, offline, tmp_path):
     path = tmp_path / "streaming.tflite"
     path.write_bytes(streaming.to_tflite(speech_embedding_model))
-    runner = tf.lite.Interpreter(model_path=str(path)).get_signature_runner()
+    runner = litert.signature_runner(litert.load(path))
     model = streaming.StreamingEmbedding(speech_embedding_model)
     assert set(runner.get_input_details()) == {"samples", *model.state_names}
     assert set(runner.get_output_details()) == {"embedding", *model.state_names}

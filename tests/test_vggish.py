@@ -22,11 +22,13 @@ import soundfile
 import tensorflow as tf
 import tensorflow_hub as hub
 
+import onednn
 import vggish
 from earshot import audio
-from export import hub as hub_export
-from vggish import (checkpoint, convert, features, hub_spec, model, onnx_model, postprocess,
-                    tflite, weights)
+from export import exporter
+from test_short_inputs import check_short_inputs
+from vggish import (checkpoint, examples_embedder, features, hub_spec, model,
+                    numpy_features, onnx_model, params, postprocess, tflite, weights)
 from vggish.operator import AudioFrame
 
 # The package exports the function `vggish.embed`, which hides the module of that name.
@@ -77,7 +79,7 @@ def fixture_checkpoint(tmp_path_factory):
 def weights_dir(fixture_checkpoint, tmp_path_factory):
     """The fixture checkpoint and PCA parameters converted by `vggish.convert`."""
     output = tmp_path_factory.mktemp("vggish_weights") / "converted"
-    return convert.convert(fixture_checkpoint, os.path.join(FIXTURES, "vggish_pca_params.npz"),
+    return weights.convert(fixture_checkpoint, os.path.join(FIXTURES, "vggish_pca_params.npz"),
                            str(output))
 
 
@@ -121,11 +123,22 @@ def test_examples_match_the_reference(case):
     assert np.abs(examples - reference).max() <= EXAMPLES_ATOL
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_numpy_front_end_equals_the_tf_front_end(case):
+    samples, rate = audio.read_file(wav_path(case))
+    examples = numpy_features.waveform_to_examples(samples, rate)
+    assert examples.dtype == np.float32
+    np.testing.assert_allclose(examples, vggish.waveform_to_examples(samples, rate), atol=1e-5)
+    assert np.abs(examples - expected(case)["examples"]).max() <= EXAMPLES_ATOL
+
+
 @pytest.mark.parametrize("num_samples, num_examples", [(15600, 1), (30959, 1), (30960, 2),
                                                        (48000, 3), (160000, 10)])
 def test_example_count_follows_the_reference_framing(num_samples, num_examples):
     waveform = np.random.default_rng(0).uniform(-0.5, 0.5, num_samples).astype(np.float32)
     assert vggish.waveform_to_examples(waveform, 16000).shape == (num_examples, 96, 64)
+    assert numpy_features.log_mel_examples(waveform).shape == (num_examples, 96, 64)
+    assert numpy_features.log_mel_examples(waveform[:15599]).shape == (0, 96, 64)
 
 
 def test_int16_and_stereo_inputs_are_scaled_and_averaged_like_the_reference():
@@ -405,23 +418,54 @@ def test_wrong_digest_and_offline_errors_say_what_to_do(weights_server, tmp_path
 @pytest.fixture(scope="session")
 def saved_model_2_dir(weights_dir, tmp_path_factory):
     output = tmp_path_factory.mktemp("vggish_hub") / "vggish" / "1"
-    return hub_export.export(hub_spec.hub_spec(weights_dir), "saved_model_2", str(output))
+    return exporter.export(hub_spec.hub_spec(weights_dir), "saved_model_2", str(output))
 
 
-def test_saved_model_2_export_matches_the_reference_through_hub_load(saved_model_2_dir):
-    loaded = hub.load(saved_model_2_dir)
+@pytest.fixture(scope="session")
+def tf1_hub_dir(weights_dir, tmp_path_factory):
+    output = tmp_path_factory.mktemp("vggish_tf1") / "vggish" / "1"
+    return exporter.export(hub_spec.hub_spec(weights_dir), "tf1_hub", str(output))
+
+
+# Runs with oneDNN off and on: which conv kernel meets a short clip depends on it.
+HUB_LOAD_SNIPPET = """
+import tensorflow_hub as hub
+from earshot import audio
+loaded = hub.load(ARGS["path"])
+embeddings = {case: loaded(audio.read_file(path)[0][:, 0]).numpy().tolist()
+              for case, path in ARGS["wavs"].items()}
+short = [loaded(np.zeros(n, np.float32)).shape.as_list() for n in ARGS["short"]]
+report({"embeddings": embeddings, "short": short,
+        "trainable_variables": len(loaded.trainable_variables)})
+"""
+
+
+@pytest.mark.parametrize("mode", onednn.MODES)
+def test_saved_model_2_export_matches_the_reference_through_hub_load(saved_model_2_dir, mode):
+    result = onednn.run_python(HUB_LOAD_SNIPPET, mode, path=saved_model_2_dir,
+                               wavs={case: wav_path(case) for case in CASES}, short=[0, 100, 15599])
     for case in CASES:
-        samples, _ = audio.read_file(wav_path(case))
-        embeddings = loaded(samples[:, 0]).numpy()
+        embeddings = np.array(result["embeddings"][case], np.float32)
         reference = expected(case)["embedding"]
         assert embeddings.shape == reference.shape
         assert np.abs(embeddings - reference).max() <= EMBEDDING_ATOL
         codes = postprocess.Postprocessor(os.path.join(FIXTURES, "vggish_pca_params.npz"))(
             embeddings)
         assert_postprocessed_match(codes, expected(case)["postprocessed"])
-    for num_samples in (0, 100, 15599):
-        assert loaded(np.zeros(num_samples, np.float32)).shape == (0, 128)
-    assert len(loaded.trainable_variables) == 18
+    assert result["short"] == [[0, 128]] * 3
+    assert result["trainable_variables"] == 18
+
+
+@pytest.mark.parametrize("mode", onednn.MODES)
+def test_both_formats_give_no_rows_below_one_example(mode, weights_dir, saved_model_2_dir,
+                                                     tf1_hub_dir):
+    cases = {(samples,): {"default": (rows, 128)} for samples, rows in [
+        (0, 0), (100, 0), (params.MIN_SAMPLES - 1, 0), (params.MIN_SAMPLES, 1)]}
+    # One copy of the 288 MB of weights per call kind: the TF1 KerasLayer and train graph,
+    # which run the same function, are left to the small models of test_short_inputs.py.
+    check_short_inputs(mode, "vggish", {"saved_model_2": saved_model_2_dir, "tf1_hub": tf1_hub_dir},
+                       cases, weights_path=weights_dir, batch_norm=False,
+                       calls=("saved_model_2", "saved_model_2 serving_default", "tf1_hub"))
 
 
 def test_saved_model_2_export_fine_tunes_through_keras_layer(saved_model_2_dir):
@@ -445,12 +489,11 @@ def test_saved_model_2_export_fine_tunes_through_keras_layer(saved_model_2_dir):
 
 
 @pytest.mark.slow
-def test_tf1_hub_export_serves_both_tag_sets(weights_dir, tmp_path):
-    output = hub_export.export(hub_spec.hub_spec(weights_dir), "tf1_hub", str(tmp_path / "tf1"))
+def test_tf1_hub_export_serves_both_tag_sets(tf1_hub_dir):
     samples, _ = audio.read_file(wav_path(CASES[0]))
     reference = expected(CASES[0])["embedding"]
     for tags in (set(), {"train"}):
-        signature = hub.load(output, tags=tags).signatures["default"]
+        signature = hub.load(tf1_hub_dir, tags=tags).signatures["default"]
         embeddings = signature(tf.constant(samples[:, 0]))["default"].numpy()
         assert np.abs(embeddings - reference).max() <= EMBEDDING_ATOL
 
@@ -462,7 +505,7 @@ def test_tf1_hub_export_serves_both_tag_sets(weights_dir, tmp_path):
 def test_tflite_float_and_dynamic_range_follow_the_reference(quantization, embedder, tmp_path):
     path = tmp_path / f"{quantization}.tflite"
     path.write_bytes(tflite.to_tflite(embedder.model, quantization))
-    runner = tflite.TfliteEmbedder(str(path), num_threads=2)
+    runner = examples_embedder.TfliteEmbedder(str(path), num_threads=2)
     for case in CASES:
         reference = expected(case)["embedding"]
         embeddings = runner(wav_path(case))
@@ -477,8 +520,8 @@ def test_tflite_int8_keeps_cosine_above_0_99(embedder, tmp_path):
     path = tmp_path / "int8.tflite"
     path.write_bytes(tflite.to_tflite(embedder.model, "int8"))
     assert os.path.getsize(path) < 80e6  # int8 weights: a quarter of float32.
-    runner = tflite.TfliteEmbedder(str(path), num_threads=2, pca_params_path=os.path.join(
-        FIXTURES, "vggish_pca_params.npz"))
+    runner = examples_embedder.TfliteEmbedder(
+        str(path), num_threads=2, pca_params_path=os.path.join(FIXTURES, "vggish_pca_params.npz"))
     for case in CASES:
         reference = expected(case)["embedding"]
         samples, rate = audio.read_file(wav_path(case))
@@ -494,17 +537,58 @@ def test_tflite_int8_keeps_cosine_above_0_99(embedder, tmp_path):
 
 def test_onnx_float32_matches_the_reference(embedder, tmp_path):
     path = onnx_model.write(embedder.model, str(tmp_path / "vggish.onnx"), "float32")
-    runner = onnx_model.OnnxEmbedder(path, num_threads=2)
+    runner = examples_embedder.OnnxEmbedder(path, num_threads=2)
     for case in CASES:
         embeddings = runner(wav_path(case))
         assert np.abs(embeddings - expected(case)["embedding"]).max() <= EMBEDDING_ATOL
 
 
+def test_examples_embedder_streams_a_long_file_like_one_pass(embedder, tmp_path):
+    path = onnx_model.write(embedder.model, str(tmp_path / "vggish.onnx"), "float32")
+    runner = examples_embedder.OnnxEmbedder(path, num_threads=2)
+    long_wav, short_wav = tmp_path / "long.wav", tmp_path / "short.wav"
+    waveform = np.random.default_rng(0).uniform(-0.5, 0.5, 40 * 16000).astype(np.float32)
+    audio.write_wav(long_wav, waveform, 16000)
+    audio.write_wav(short_wav, waveform[:15599], 16000)
+    whole = runner.embed_examples(numpy_features.waveform_to_examples(*audio.read_file(long_wav)))
+    assert whole.shape == (41, 128)  # more than two slices of BATCH_EXAMPLES
+    np.testing.assert_allclose(runner(str(long_wav)), whole, atol=1e-5)
+    with pytest.raises(audio.AudioError, match="short.wav: audio too short for VGGish"):
+        runner(str(short_wav))
+
+
+def test_export_network_cli_writes_a_network_the_runtime_runs(weights_dir, tmp_path):
+    output = tmp_path / "vggish.onnx"
+    result = run_module("vggish.export_network", f"--output={output}", "--quantization=float32",
+                        f"--weights_path={weights_dir}")
+    assert result.returncode == 0, result.stderr
+    embeddings = examples_embedder.OnnxEmbedder(str(output))(wav_path(CASES[0]))
+    assert np.abs(embeddings - expected(CASES[0])["embedding"]).max() <= EMBEDDING_ATOL
+
+
+@pytest.mark.parametrize("name, flags, message", [
+    ("vggish.onnx", ["--quantization=dynamic_range"],
+     "--quantization=dynamic_range is not available for --format=onnx; use one of float32, int8"),
+    ("vggish.bin", [], "vggish.bin: cannot tell the format from the extension"),
+])
+def test_export_network_cli_errors_are_one_line(name, flags, message, tmp_path):
+    result = run_module("vggish.export_network", f"--output={tmp_path / name}", *flags)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert message in result.stderr
+    assert not os.listdir(tmp_path)
+
+
+def test_tflite_embedder_names_the_tool_for_a_missing_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m vggish.export_network --format=tflite"):
+        examples_embedder.TfliteEmbedder(str(tmp_path / "vggish.tflite"))
+
+
 def test_onnx_int8_keeps_cosine_above_0_99(embedder, tmp_path):
     path = onnx_model.write(embedder.model, str(tmp_path / "vggish_int8.onnx"), "int8")
     assert os.path.getsize(path) < 80e6  # int8 weights: a quarter of float32.
-    runner = onnx_model.OnnxEmbedder(path, num_threads=2, pca_params_path=os.path.join(
-        FIXTURES, "vggish_pca_params.npz"))
+    runner = examples_embedder.OnnxEmbedder(
+        path, num_threads=2, pca_params_path=os.path.join(FIXTURES, "vggish_pca_params.npz"))
     for case in CASES:
         samples, rate = audio.read_file(wav_path(case))
         embeddings = runner(samples, rate)

@@ -34,7 +34,9 @@ def synthetic_audio(seed: int = 0) -> list[np.ndarray]:
 def examples(paths: Sequence[str] = ()) -> np.ndarray:
     """Log-mel examples float32 `[N, 96, 64]` of the synthetic signals and of `paths`."""
     waveforms = synthetic_audio()
-    waveforms += [audio.load(path, params.SAMPLE_RATE) for path in paths]
+    for path in paths:
+        waveforms.append(audio.load(path, params.SAMPLE_RATE))
+        features.check_length(waveforms[-1].size, path)  # an error naming the file
     return np.concatenate([features.waveform_to_examples(waveform, params.SAMPLE_RATE)
                            for waveform in waveforms])
 

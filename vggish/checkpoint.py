@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from earshot.errors import UserError
 from vggish import model as model_lib
 
 # Keras layer name -> variable scope in the reference graph.
@@ -30,7 +31,7 @@ SLIM_SCOPES = {
 }
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that is missing, unreadable, or does not hold VGGish's 18 tensors."""
 
 

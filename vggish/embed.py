@@ -4,28 +4,28 @@ r"""Audio -> VGGish embeddings: the `embed` API and the embedding CLI.
         [--weights_path=DIR]
 
 writes one `[N, 128]` array per input file (float32, or uint8 with --postprocess), keyed by
-the path as given.
+the path as given. Files of any length are decoded in blocks and embedded in slices of
+examples, so memory does not grow with the recording.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
-from typing import Union
+from typing import Iterable, Union
 
 import numpy as np
 import tensorflow as tf
-from absl import app, flags, logging
+from absl import app, flags
 
-from earshot import audio, embed_files
-from vggish import convert, features, params, postprocess, weights
+from earshot import audio, cli, embed_files
+from vggish import features, numpy_features, params, postprocess, weights
 
 AudioInput = Union[str, os.PathLike, np.ndarray]
 
-# Examples per forward pass: bounds memory (about 12 MB of activations per example) on
-# long recordings while keeping batches large enough for efficient convolutions.
-MAX_BATCH_EXAMPLES = 64
+# Examples per forward pass (31 s of audio): a pass adds about 150 MB to the 1.0 GB that
+# TensorFlow and the weights hold, staying under the 1.2 GB that loading them peaks at.
+MAX_BATCH_EXAMPLES = 32
 
 
 class Embedder:
@@ -50,34 +50,38 @@ class Embedder:
         """PCA and quantization with the weights folder's PCA parameters (loaded on first use)."""
         if self._postprocessor is None:
             self._postprocessor = postprocess.Postprocessor(
-                os.path.join(self.weights_path, convert.PCA_PARAMS_FILE))
+                os.path.join(self.weights_path, weights.PCA_PARAMS_FILE))
         return self._postprocessor
 
     def embed_waveform(self, waveform: np.ndarray) -> np.ndarray:
-        """Validated mono 16 kHz float32 `[samples]` -> float32 `[N, 128]`.
+        """Validated mono 16 kHz float32 `[samples]`, at least one example -> float32 `[N, 128]`."""
+        return self.embed_blocks([waveform], batch_examples=MAX_BATCH_EXAMPLES)
 
-        Long input runs in slices of MAX_BATCH_EXAMPLES examples that overlap by the 240
-        samples two neighbouring examples share, so the result equals one pass over it all.
+    def embed_blocks(self, blocks: Iterable[np.ndarray], batch_examples: int,
+                     name: str | None = None) -> np.ndarray:
+        """A validated mono 16 kHz waveform given as consecutive float32 blocks -> `[N, 128]`.
+
+        The network runs on slices of `batch_examples` examples that overlap by the 240
+        samples two neighbouring examples share; slices start at example boundaries, so the
+        rows equal those of one pass over it all while memory follows `batch_examples`.
+
+        Raises:
+          earshot.audio.AudioError: shorter than one example in all (naming `name`).
         """
-        hop = params.EXAMPLE_HOP_FRAMES * params.STFT_HOP_LENGTH
-        span = (MAX_BATCH_EXAMPLES - 1) * hop + params.MIN_SAMPLES
-        num_examples = 1 + (waveform.size - params.MIN_SAMPLES) // hop
-        slices = [waveform[start * hop:start * hop + span]
-                  for start in range(0, num_examples, MAX_BATCH_EXAMPLES)]
-        return np.concatenate([self._forward(tf.constant(piece)).numpy() for piece in slices])
+        return np.concatenate([
+            self._forward(tf.constant(piece)).numpy()
+            for piece in numpy_features.example_slices(blocks, batch_examples, name)])
 
     def __call__(self, audio_input: AudioInput, sample_rate: int = params.SAMPLE_RATE,
                  postprocess: bool = False) -> np.ndarray:
         """See `embed`."""
         if isinstance(audio_input, (str, os.PathLike)):
-            samples, sample_rate = audio.read_file(audio_input)
-            try:
-                waveform = features.prepare_waveform(samples, sample_rate)
-            except audio.AudioError as error:
-                raise audio.AudioError(f"{os.fspath(audio_input)}: {error}") from error
+            name = os.fspath(audio_input)
+            blocks = audio.stream(name, params.SAMPLE_RATE)
         else:
-            waveform = features.prepare_waveform(audio_input, sample_rate)
-        embeddings = self.embed_waveform(waveform)
+            name = None
+            blocks = [features.prepare_waveform(audio_input, sample_rate)]
+        embeddings = self.embed_blocks(blocks, MAX_BATCH_EXAMPLES, name)
         return self.postprocessor(embeddings) if postprocess else embeddings
 
 
@@ -118,14 +122,9 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     paths = [path for path in FLAGS.input.split(",") if path]
-    try:
-        model = embedder(FLAGS.weights_path and os.path.abspath(FLAGS.weights_path))
-        embed_files.embed_to_npz(paths, functools.partial(model, postprocess=FLAGS.postprocess),
-                                 FLAGS.output)
-    except (weights.WeightsError, audio.AudioError, ValueError) as error:
-        # Bad input or missing weights: the message says it all, a traceback would bury it.
-        logging.error("%s", error)
-        sys.exit(1)
+    model = embedder(FLAGS.weights_path and os.path.abspath(FLAGS.weights_path))
+    embed_files.embed_to_npz(paths, functools.partial(model, postprocess=FLAGS.postprocess),
+                             FLAGS.output)
 
 
 if __name__ == "__main__":
@@ -137,4 +136,5 @@ if __name__ == "__main__":
                       "AudioSet release format, instead of float32.")
     flags.DEFINE_string("weights_path", None, "Folder from `python -m vggish.convert`; default: "
                         "the cache, downloaded and converted on first use.")
-    app.run(main)
+    weights.define_flags()
+    cli.run(main)

@@ -5,7 +5,7 @@ model uses TF float32 ops. This module uses TF ops, so the same code runs inside
 SavedModels, but in float64 up to the log: a 1 kHz tone leaves the low mel bands near the
 0.01 log offset, where float32 FFT rounding (relative to the tone's peak) moved features by
 up to 8e-4. In float64 the examples equal the reference's to float32 precision, for about
-30 ms more per minute of audio.
+30 ms more per minute of audio. `vggish.numpy_features` is the same recipe without TensorFlow.
 """
 
 from __future__ import annotations
@@ -15,38 +15,9 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from earshot import audio
 from vggish import params
-
-# HTK mel scale: mel = 1127 ln(1 + f / 700).
-MEL_BREAK_FREQUENCY_HERTZ = 700.0
-MEL_HIGH_FREQUENCY_Q = 1127.0
-
-
-def hertz_to_mel(frequencies_hertz: np.ndarray) -> np.ndarray:
-    """Frequencies in Hz -> HTK mel, float64, same shape."""
-    return MEL_HIGH_FREQUENCY_Q * np.log(1.0 + np.asarray(frequencies_hertz, np.float64)
-                                         / MEL_BREAK_FREQUENCY_HERTZ)
-
-
-@functools.cache
-def mel_matrix() -> np.ndarray:
-    """The reference's spectrogram-to-mel matrix, float64 `[257, 64]`.
-
-    Triangles with peak 1 that are linear in mel (no area normalisation), band edges equally
-    spaced in mel from MEL_MIN_HZ to MEL_MAX_HZ; the DC row is zeroed, as HTK ignores it.
-    """
-    num_spectrogram_bins = params.FFT_LENGTH // 2 + 1
-    nyquist_hertz = params.SAMPLE_RATE / 2.0
-    bins_mel = hertz_to_mel(np.linspace(0.0, nyquist_hertz, num_spectrogram_bins))
-    band_edges_mel = np.linspace(hertz_to_mel(params.MEL_MIN_HZ),
-                                 hertz_to_mel(params.MEL_MAX_HZ), params.NUM_MEL_BINS + 2)
-    lower, center, upper = band_edges_mel[:-2], band_edges_mel[1:-1], band_edges_mel[2:]
-    lower_slope = (bins_mel[:, None] - lower) / (center - lower)
-    upper_slope = (upper - bins_mel[:, None]) / (upper - center)
-    weights = np.maximum(0.0, np.minimum(lower_slope, upper_slope))
-    weights[0, :] = 0.0
-    return weights
+# The mel matrix and the input checks are the NumPy front end's, shared by both front ends.
+from vggish.numpy_features import check_length, mel_matrix, prepare_waveform  # noqa: F401
 
 
 def log_mel_examples(waveform: tf.Tensor, compute_dtype: tf.DType = tf.float64) -> tf.Tensor:
@@ -80,34 +51,6 @@ def log_mel_examples(waveform: tf.Tensor, compute_dtype: tf.DType = tf.float64) 
 def _compiled_log_mel_examples(compute_dtype: tf.DType):
     return tf.function(functools.partial(log_mel_examples, compute_dtype=compute_dtype),
                        input_signature=[tf.TensorSpec([None], tf.float32)])
-
-
-def prepare_waveform(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Any waveform array -> validated float32 mono 16 kHz, at least one example long.
-
-    Args:
-      waveform: `[samples]` or `[samples, channels]`; float in [-1, 1] or int16 (scaled by
-        1/32768 like the reference's WAV reader).
-      sample_rate: its rate in Hz; other rates than 16 kHz are resampled (soxr).
-
-    Raises:
-      earshot.audio.AudioError: empty, NaN/Inf, out of range, channels-first, or shorter
-        than 0.975 s once at 16 kHz.
-    """
-    waveform = np.asarray(waveform)
-    if waveform.dtype == np.int16:
-        waveform = waveform.astype(np.float32) / 32768.0
-    if waveform.ndim == 2 and waveform.shape[1] > waveform.shape[0]:
-        raise audio.AudioError(
-            f"audio array of shape {waveform.shape} looks channels-first; VGGish takes "
-            "[samples, channels], so pass waveform.T")
-    mono = audio.load(waveform, params.SAMPLE_RATE, source_rate=sample_rate)
-    if mono.size < params.MIN_SAMPLES:
-        raise audio.AudioError(
-            f"audio too short for VGGish: {mono.size / params.SAMPLE_RATE:.3f} s "
-            f"({mono.size} samples at 16 kHz); one example needs "
-            f"{params.MIN_SAMPLES / params.SAMPLE_RATE:.3f} s ({params.MIN_SAMPLES} samples)")
-    return mono
 
 
 def waveform_to_examples(waveform: np.ndarray, sample_rate: int,

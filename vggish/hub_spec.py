@@ -11,15 +11,16 @@ from typing import Optional
 
 import tensorflow as tf
 
-from export import spec
-from vggish import features, weights
+from earshot.errors import InvalidInput
+from export import spec, stateless
+from vggish import features, params, weights
 
 CARD = spec.ModelCard(
     title="vggish",
     description=("VGGish: an audio embedding network trained on a preliminary version of "
                  "YouTube-8M, as used for the AudioSet embeddings; one 128-D vector per 0.96 s "
                  "of 16 kHz audio."),
-    module_type="audio-embedding",
+    task="audio-embedding",
     input=("float32 `[num_samples]`: one mono waveform at 16 kHz, samples in [-1, 1], any "
            "length (no batch axis)."),
     output=("float32 `[N, 128]`, `N = 1 + (num_samples - 15600) // 15360` (0 below 15600 "
@@ -33,9 +34,11 @@ CARD = spec.ModelCard(
     fine_tuning=("VGGish has no batch norm or dropout, so `training=True` computes the same "
                  "function; `hub.KerasLayer(..., trainable=True)` exposes all 72M weights. "
                  "The reference trained with Adam at a learning rate of 1e-4 (epsilon 1e-8)."),
-    network_architecture=("6 convolutions (3x3) in 4 blocks with max pooling, 2 fully "
-                          "connected layers of 4096, linear 128-D embedding; 72,141,184 weights"),
-    dataset="YouTube-100M (a preliminary YouTube-8M), per the paper",
+    network_architecture="vgg-style",
+    dataset="youtube-8m",
+    architecture=("6 convolutions (3x3) in 4 blocks with max pooling, 2 fully connected layers "
+                  "of 4096, linear 128-D embedding; 72,141,184 weights."),
+    training_data="YouTube-100M (a preliminary YouTube-8M), per the paper.",
     references=("Hershey et al., *CNN Architectures for Large-Scale Audio Classification*, "
                 "ICASSP 2017, arXiv:1609.09430.",
                 "Reference code: https://github.com/tensorflow/models/tree/master/research/"
@@ -53,11 +56,16 @@ def hub_spec(weights_path: Optional[str] = None, **kwargs: str) -> spec.ModelSpe
       **kwargs: `--spec_arg`s; VGGish takes none.
     """
     if kwargs:
-        raise ValueError(f"vggish takes no --spec_arg, got {', '.join(sorted(kwargs))}")
+        raise InvalidInput(f"vggish takes no --spec_arg, got {', '.join(sorted(kwargs))}")
     model = weights.load(weights_path)
 
     def waveform_to_embeddings(waveform: tf.Tensor, training: bool) -> tf.Tensor:
-        return model(features.log_mel_examples(waveform), training=training)
+        """float32 `[samples]` -> `[N, 128]`; below 15600 samples an empty `[0, 128]`,
+        made without running the network: oneDNN's convs fail on a zero-sized batch."""
+        examples = features.log_mel_examples(waveform)
+        return stateless.cond(tf.shape(examples)[0] > 0, model,
+                              lambda: model(examples, training=training),
+                              lambda: tf.zeros([0, params.EMBEDDING_SIZE]))
 
     return spec.ModelSpec(model=model, input_spec=tf.TensorSpec([None], tf.float32), card=CARD,
                           fn=waveform_to_embeddings)

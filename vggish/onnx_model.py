@@ -1,15 +1,14 @@
-r"""VGGish as ONNX, float32 or int8, for ONNX Runtime: the fastest CPU variant.
+"""VGGish as ONNX, float32 or int8, for ONNX Runtime: the fastest CPU variant.
 
-    python -m vggish.onnx_model --output=vggish_int8.onnx [--quantization=int8] \
-        [--weights_path=DIR] [--calibration_audio=a.wav,b.flac]
-
-The ONNX model maps log-mel examples float32 `[N, 96, 64]` to embeddings float32 `[N, 128]`;
-the front end stays in `vggish.features`. `int8` is ONNX Runtime's static quantization
+Written by `python -m vggish.export_network --format=onnx`. The ONNX model maps log-mel
+examples float32 `[N, 96, 64]` to embeddings float32 `[N, 128]`; the front end stays outside
+(`vggish.numpy_features`). `int8` is ONNX Runtime's static quantization
 (QLinearConv / QLinearMatMul, per-channel int8 weights, uint8 activations with ranges from
 `vggish.calibration`). Weights are quantized to 7 bits (`reduce_range`):
 on CPUs without VNNI, the uint8 x int8 multiply-adds saturate 16-bit sums with full 8-bit
 weights, which cost more than 3% cosine similarity on VGGish; with 7 bits it stays > 0.999.
-Building needs the `onnx` package; running needs only `onnxruntime`.
+Building needs the `onnx` package; running (`vggish.examples_embedder.OnnxEmbedder`) needs
+only `onnxruntime`.
 """
 
 from __future__ import annotations
@@ -20,14 +19,13 @@ from typing import Optional
 
 import keras
 import numpy as np
-from absl import app, flags, logging
 
 from earshot import fileio
-from vggish import calibration, examples_embedder, model as model_lib, params, weights
+from vggish import calibration, examples_embedder, model as model_lib, params
 
 QUANTIZATIONS = ("float32", "int8")
-INPUT_NAME = "log_mel_examples"
-OUTPUT_NAME = "embedding"
+INPUT_NAME = examples_embedder.ONNX_INPUT_NAME
+OUTPUT_NAME = examples_embedder.ONNX_OUTPUT_NAME
 # ONNX Runtime 1.31 reads models up to IR version 13; 9 goes with opset 17.
 IR_VERSION = 9
 OPSET = 17
@@ -136,53 +134,3 @@ def write(model: keras.Model, output: str, quantization: str = "int8",
                     weight_type=ort_quantization.QuantType.QInt8,
                     per_channel=True, reduce_range=True)
     return os.path.abspath(output)
-
-
-class OnnxEmbedder(examples_embedder.ExamplesEmbedder):
-    """Runs a VGGish ONNX file with ONNX Runtime; same inputs and outputs as `vggish.embed`."""
-
-    kind, maker = "ONNX", "vggish.onnx_model"
-
-    def __init__(self, model_path: str, num_threads: Optional[int] = None,
-                 pca_params_path: Optional[str] = None):
-        """`num_threads` None lets ONNX Runtime choose; `pca_params_path` is for postprocess."""
-        super().__init__(model_path, pca_params_path)
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        if num_threads:
-            options.intra_op_num_threads = num_threads
-            options.inter_op_num_threads = 1
-        # Idle workers that spin steal the cores from the TF front end that runs in between.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(model_path, options,
-                                                    providers=["CPUExecutionProvider"])
-
-    def embed_examples(self, examples: np.ndarray) -> np.ndarray:
-        """float32 `[N, 96, 64]` -> float32 `[N, 128]`."""
-        return self.session.run([OUTPUT_NAME], {
-            INPUT_NAME: np.ascontiguousarray(examples, np.float32)})[0]
-
-
-FLAGS = flags.FLAGS
-
-
-def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    model = weights.load(FLAGS.weights_path)
-    examples = calibration.for_quantization(FLAGS.quantization, FLAGS.calibration_audio)
-    path = write(model, FLAGS.output, FLAGS.quantization, examples)
-    logging.info("wrote %s (%s, %.1f MB)", path, FLAGS.quantization,
-                 os.path.getsize(path) / 1e6)
-
-
-if __name__ == "__main__":
-    flags.DEFINE_string("output", None, ".onnx file to write.", required=True)
-    flags.DEFINE_enum("quantization", "int8", QUANTIZATIONS,
-                      "float32: exact; int8: static int8 quantization (fastest on CPU).")
-    flags.DEFINE_string("weights_path", None, "Folder from `python -m vggish.convert`; "
-                        "default: the cached weights.")
-    flags.DEFINE_string("calibration_audio", "", "Comma-separated audio files added to the "
-                        "synthetic calibration signals for --quantization=int8.")
-    app.run(main)

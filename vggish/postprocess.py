@@ -11,10 +11,11 @@ import os
 
 import numpy as np
 
+from earshot.errors import UserError
 from vggish import params
 
 
-class PCAParamsError(ValueError):
+class PCAParamsError(UserError, ValueError):
     """A PCA parameter file that is missing, unreadable or of the wrong shape."""
 
 
@@ -29,12 +30,14 @@ def load_pca_params(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
       PCAParamsError: the file is missing, not an .npz, lacks a key or has a wrong shape.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise PCAParamsError(f"{path}: is a directory, not a PCA parameter file")
     if not os.path.isfile(path):
         raise PCAParamsError(f"{path}: no such PCA parameter file")
     try:
         with np.load(path) as data:
             arrays = {key: np.asarray(data[key], np.float64) for key in data.files}
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError) as error:
         raise PCAParamsError(f"{path}: not a readable .npz file ({error})") from error
     missing = {params.PCA_EIGEN_VECTORS_NAME, params.PCA_MEANS_NAME} - set(arrays)
     if missing:

@@ -3,7 +3,11 @@
 `resolve(None)` returns the converted weights in the earshot cache
 (`$EARSHOT_CACHE/vggish/weights`), filling the cache on first use: it downloads
 `vggish_model.ckpt` and `vggish_pca_params.npz` from BASE_URL, checks their MD5 digests,
-converts them with `vggish.convert` and deletes the 277 MB checkpoint.
+converts them with `convert` (what `python -m vggish.convert` runs) and deletes the 277 MB
+checkpoint.
+
+A weights folder holds `vggish.weights.h5` (Keras 3 weights of `vggish.model.vggish()`) and
+`vggish_pca_params.npz` (the PCA parameters, validated; named as Google's download).
 
 The base URL can point at a mirror: `--vggish_base_url` or `$VGGISH_BASE_URL` (the flag wins).
 A mirror serving other weights than Google's (e.g. a fine-tuned checkpoint) declares their
@@ -16,15 +20,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import urllib.error
 import urllib.parse
 import urllib.request
 
+import h5py
 import keras
+import numpy as np
+import tensorflow as tf
 from absl import flags, logging
 
 from earshot import fileio, progress
-from vggish import convert
+from earshot.errors import UserError
+from vggish import checkpoint, postprocess
 from vggish import model as model_lib
 
 BASE_URL = "https://storage.googleapis.com/audioset/"
@@ -32,6 +41,7 @@ BASE_URL_ENV = "VGGISH_BASE_URL"
 MD5_ENV = "VGGISH_MD5"
 CHECKPOINT_FILE = "vggish_model.ckpt"
 PCA_PARAMS_FILE = "vggish_pca_params.npz"
+WEIGHTS_FILE = "vggish.weights.h5"
 # Digests of Google's files as published (also listed by cosmir/openmic-2018 `params.py`).
 OFFICIAL_MD5 = {
     CHECKPOINT_FILE: "d1c7011e6366aa34176bb05c705e31a8",
@@ -40,23 +50,30 @@ OFFICIAL_MD5 = {
 CHUNK_BYTES = 1 << 20
 TIMEOUT_SECONDS = 60
 
-flags.DEFINE_string("vggish_base_url", None,
-                    f"Where to download {CHECKPOINT_FILE} and {PCA_PARAMS_FILE} from when no "
-                    f"converted weights are cached (default ${BASE_URL_ENV}, else {BASE_URL}).")
-flags.DEFINE_string("vggish_md5", None,
-                    f"Expected MD5 digests of the downloads, as 'name=md5,name=md5' (default "
-                    f"${MD5_ENV}, else the digests of Google's files).")
-
 FLAGS = flags.FLAGS
 
 
-class WeightsError(RuntimeError):
+class WeightsError(UserError, RuntimeError):
     """Weights that cannot be found, downloaded, or verified; the message says what to do."""
 
 
+def define_flags() -> None:
+    """`--vggish_base_url` and `--vggish_md5`, for the programs that fetch weights.
+
+    Called from a program's `__main__` block, never at import, so `import vggish` registers
+    no flags.
+    """
+    flags.DEFINE_string("vggish_base_url", None,
+                        f"Where to download {CHECKPOINT_FILE} and {PCA_PARAMS_FILE} from when no "
+                        f"converted weights are cached (default ${BASE_URL_ENV}, else {BASE_URL}).")
+    flags.DEFINE_string("vggish_md5", None,
+                        f"Expected MD5 digests of the downloads, as 'name=md5,name=md5' (default "
+                        f"${MD5_ENV}, else the digests of Google's files).")
+
+
 def _flag_value(name: str) -> str | None:
-    # Library users never parse flags; reading an unparsed flag would raise.
-    return FLAGS[name].value if FLAGS.is_parsed() else None
+    # Library users define and parse no flags; reading an unparsed flag would raise.
+    return FLAGS[name].value if name in FLAGS and FLAGS.is_parsed() else None
 
 
 def base_url() -> str:
@@ -87,9 +104,9 @@ def cache_path() -> str:
 
 
 def is_weights_dir(path: str) -> bool:
-    """Whether `path` is a complete folder written by `vggish.convert`."""
+    """Whether `path` is a complete folder written by `convert`."""
     return all(os.path.isfile(os.path.join(path, name))
-               for name in (convert.WEIGHTS_FILE, convert.PCA_PARAMS_FILE))
+               for name in (WEIGHTS_FILE, PCA_PARAMS_FILE))
 
 
 def manual_steps(target: str) -> str:
@@ -112,10 +129,12 @@ def resolve(weights_path: str | os.PathLike | None = None) -> str:
     """
     if weights_path is not None:
         path = os.fspath(weights_path)
+        if not os.path.isdir(path):
+            raise WeightsError(f"{path}: no such VGGish weights folder")
         if not is_weights_dir(path):
             raise WeightsError(
-                f"{path} is not a VGGish weights folder (it needs {convert.WEIGHTS_FILE} and "
-                f"{convert.PCA_PARAMS_FILE}); make one with `python -m vggish.convert "
+                f"{path} is not a VGGish weights folder (it needs {WEIGHTS_FILE} and "
+                f"{PCA_PARAMS_FILE}); make one with `python -m vggish.convert "
                 f"--checkpoint={CHECKPOINT_FILE} --pca_params={PCA_PARAMS_FILE} --output={path}`")
         return path
     target = cache_path()
@@ -164,6 +183,27 @@ def download(url: str, destination: str, md5: str) -> None:
                            f"{manual_steps(cache_path())}") from error
 
 
+def convert(checkpoint_path: str, pca_params_path: str, output: str,
+            overwrite: bool = False) -> str:
+    """Reads and checks Google's checkpoint and PCA parameters, then writes the weights folder
+    `output` atomically: an interrupted run leaves no half-converted folder.
+
+    Returns:
+      The absolute path of `output`.
+
+    Raises:
+      checkpoint.CheckpointError, postprocess.PCAParamsError: bad inputs (nothing is written).
+      FileExistsError: `output` exists and `overwrite` is False.
+    """
+    postprocess.load_pca_params(pca_params_path)
+    model = checkpoint.load_checkpoint(checkpoint_path)
+    with fileio.atomic_dir(output, overwrite=overwrite) as staging:
+        model.save_weights(os.path.join(staging, WEIGHTS_FILE))
+        shutil.copyfile(pca_params_path, os.path.join(staging, PCA_PARAMS_FILE))
+    logging.info("converted %s and %s -> %s", checkpoint_path, pca_params_path, output)
+    return os.path.abspath(output)
+
+
 def download_and_convert(target: str) -> None:
     """Fills the weights folder `target` from the base URL (see the module docstring)."""
     downloads = fileio.cache_dir("vggish", "downloads")
@@ -176,7 +216,7 @@ def download_and_convert(target: str) -> None:
             continue
         download(urllib.parse.urljoin(url, name), paths[name], digests[name])
     try:
-        convert.convert(paths[CHECKPOINT_FILE], paths[PCA_PARAMS_FILE], target)
+        convert(paths[CHECKPOINT_FILE], paths[PCA_PARAMS_FILE], target)
     except FileExistsError:
         # Another process converted into the cache meanwhile; its folder is complete.
         logging.info("%s was filled by another process", target)
@@ -197,5 +237,37 @@ def load(weights_path: str | os.PathLike | None = None) -> keras.Model:
     """
     path = resolve(weights_path)
     model = model_lib.vggish(kernel_initializer="zeros")
-    model.load_weights(os.path.join(path, convert.WEIGHTS_FILE))
+    _load_weights(model, os.path.join(path, WEIGHTS_FILE))
     return model
+
+
+# Keras 3 stores a layer's variables under `layers/<snake_case class name>[_<k>]/vars/<i>`.
+_STORED_LAYER_NAMES = {keras.layers.Conv2D: "conv2d", keras.layers.Dense: "dense"}
+
+
+def _load_weights(model: keras.Model, path: str) -> None:
+    """`model.load_weights(path)` holding one variable's values twice at most, not four times.
+
+    Keras's `assign` converts through two copies and writes into a third buffer beside the
+    zeros the variable was built with: 800 MB for the 12288 x 4096 kernel of fc1_1, which made
+    loading the peak of any VGGish process (1.6 GB). Here each variable first drops its zeros
+    (an empty value, shape unchecked), then adopts the tensor converted from the stored array.
+    """
+    seen: dict[str, int] = {}
+    with h5py.File(path, "r") as stored:
+        for layer in model.layers:
+            if not layer.weights:
+                continue
+            kind = _STORED_LAYER_NAMES[type(layer)]
+            group = f"layers/{kind}{f'_{seen[kind]}' if kind in seen else ''}/vars"
+            seen[kind] = seen.get(kind, 0) + 1
+            for index, variable in enumerate(layer.weights):
+                values = stored[f"{group}/{index}"][()]
+                if values.shape != tuple(variable.shape):
+                    raise WeightsError(f"{path}: {group}/{index} has shape {values.shape}, "
+                                       f"{layer.name} needs {tuple(variable.shape)}")
+                handle = variable.value.handle
+                tf.raw_ops.AssignVariableOp(resource=handle, validate_shape=False,
+                                            value=np.zeros([0] * values.ndim, np.float32))
+                tf.raw_ops.AssignVariableOp(resource=handle, value=values)
+                del values

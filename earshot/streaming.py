@@ -1,0 +1,134 @@
+"""Stateful streaming TFLite models driven hop by hop on LiteRT, and the audio fed to them.
+
+The streaming exports (`speech_commands.export_kws`'s `streaming_kws.tflite`,
+`wakeword.train`'s `wakeword.tflite`) take one hop of new samples under the input name
+`samples` plus their state tensors, and return their scores plus the new states under the
+same names. `HopStream` holds those states between calls (zeros at the start of a stream) and
+cuts audio of any length into hops; `input_chunks` reads a file, or raw 16-bit PCM on stdin,
+for it; `Sidecar` is the JSON record beside a model that its users need. Imports no
+TensorFlow: this is what the `listen` tools run on a device.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import BinaryIO, Iterator, TypeVar
+
+import numpy as np
+
+from earshot import audio, fileio, litert, quiet
+
+SAMPLES = "samples"  # the hop's audio input of every streaming export
+INT16_SCALE = 32768.0  # raw PCM: int16 / 32768 -> [-1, 1)
+
+SidecarT = TypeVar("SidecarT", bound="Sidecar")
+
+
+class Sidecar:
+    """Base of the frozen dataclasses saved as JSON beside a streaming model (the spotter's
+    timing, the wake word's manifest): what a device needs besides the model to use it."""
+
+    def write(self, path: str) -> None:
+        with fileio.atomic_open(path, "w") as out:
+            json.dump(dataclasses.asdict(self), out, indent=2)
+
+    @classmethod
+    def read_file(cls: type[SidecarT], path: str, error: type[Exception], what: str,
+                  missing: str) -> SidecarT:
+        """The record in `path`; `error(missing)` if there is no file, `error` naming the file
+        and `what` it should hold if it is not JSON with this class's fields."""
+        if not os.path.isfile(path):
+            raise error(missing)
+        try:
+            with open(path, encoding="utf-8") as record:
+                return cls(**json.load(record))
+        except (ValueError, TypeError) as problem:
+            raise error(f"{path}: unreadable {what} ({problem})") from problem
+
+
+def load_runner(path: str, required: tuple[str, ...] = (SAMPLES,),
+                num_threads: int | None = None) -> litert.SignatureRunner:
+    """The signature runner of a streaming model, its inputs including `required`.
+
+    Raises:
+      FileNotFoundError: no file at `path`.
+      ValueError: not a TFLite model, or not one signature with the `required` inputs.
+    """
+    with quiet.native_stderr_silenced():  # LiteRT announces its XNNPACK delegate on fd 2
+        interpreter = litert.load(path, num_threads=num_threads)
+    return litert.signature_runner(interpreter, required=required)
+
+
+class HopStream:
+    """Feeds a streaming model's states back hop by hop; the base of the models' streams,
+    which turn the outputs into what their tools act on.
+
+    Every input of the runner other than `samples` is a state: zeros at the start of a stream,
+    then the output of the same name from the hop before.
+
+    Attributes:
+      hop: hops run since the start of the stream.
+    """
+
+    def __init__(self, runner: litert.SignatureRunner, hop_samples: int):
+        self._runner = runner
+        self.hop_samples = hop_samples
+        self._state_specs = {name: (tuple(d["shape"]), d["dtype"])
+                             for name, d in runner.get_input_details().items() if name != SAMPLES}
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the start of a stream (zero states, hop 0, no pending samples)."""
+        self._state = {name: np.zeros(shape, dtype)
+                       for name, (shape, dtype) in self._state_specs.items()}
+        self._pending = np.zeros(0, np.float32)
+        self.hop = 0
+
+    def run_hop(self, samples: np.ndarray) -> dict[str, np.ndarray]:
+        """One hop of exactly `hop_samples` float32 samples -> the model's outputs by name."""
+        outputs = self._runner(**{SAMPLES: samples}, **self._state)
+        self._state = {name: outputs[name] for name in self._state}
+        self.hop += 1
+        return outputs
+
+    def run(self, samples: np.ndarray) -> list[tuple[int, dict[str, np.ndarray]]]:
+        """[(hop, outputs)] of every hop completed by `samples` (any length; the rest waits)."""
+        self._pending = np.concatenate([self._pending, np.asarray(samples, np.float32)])
+        size = self.hop_samples
+        results = []
+        while self._pending.size >= size:
+            hop = self.hop
+            results.append((hop, self.run_hop(self._pending[:size])))
+            self._pending = self._pending[size:]
+        return results
+
+
+def pcm_chunks(stream: BinaryIO, samples: int) -> Iterator[np.ndarray]:
+    """float32 chunks in [-1, 1) of raw int16 little-endian mono PCM, until end of stream.
+
+    Each read asks for `samples` samples; an odd trailing byte waits for the next read.
+    """
+    leftover = b""
+    while True:
+        data = stream.read(samples * 2)
+        if not data:
+            return
+        data = leftover + data
+        usable = len(data) - len(data) % 2
+        leftover = data[usable:]
+        yield np.frombuffer(data[:usable], "<i2").astype(np.float32) / INT16_SCALE
+
+
+def input_chunks(source: str, sample_rate: int, samples: int,
+                 stdin: BinaryIO | None = None) -> Iterator[np.ndarray]:
+    """float32 audio of `source` at `sample_rate` Hz, chunk by chunk, in bounded memory.
+
+    `source` '-' is raw 16-bit PCM on `stdin` (already at `sample_rate`), read `samples` at a
+    time so results print as it arrives; anything else is an audio file, decoded and resampled
+    by `earshot.audio.stream` in blocks of varying size.
+    """
+    if source == "-":
+        return pcm_chunks(stdin, samples)
+    return audio.stream(source, sample_rate)

@@ -1,0 +1,255 @@
+"""What a training run is, as typed, frozen values, and the run folder's `settings.json`.
+
+Imports no TensorFlow: the runtime that only plays an exported model (`listen`) reads a run
+folder too.
+
+* `ModelSettings`: the reference's `model_settings` dict as a frozen dataclass, with the
+  reference's key names as field names (`as_dict()` gives the dict form back). It is made by
+  `features.model_settings`, which knows each front end's geometry.
+* `TrainConfig`: every `train` flag, with the reference's defaults and its help text.
+* `RunSettings`: what `train` writes into `--train_dir` as `settings.json` next to the
+  checkpoints (architecture, labels, model settings, and every flag of the run), so `freeze`,
+  `export_kws`, `export.hub --model=keyword_spotter`, `listen` and the streaming tools need the
+  run folder only. A flag a tool still accepts and that repeats a recorded value is checked
+  against it (`RunSettings.check`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+from earshot import fileio
+from earshot.errors import UserError
+
+SETTINGS_NAME = "settings.json"
+FORMAT = "earshot.speech_commands.run"
+FORMAT_VERSION = 1
+DEFAULT_DATA_URL = ("https://storage.googleapis.com/download.tensorflow.org/data/"
+                    "speech_commands_v0.02.tar.gz")
+DEFAULT_WANTED_WORDS = "yes,no,up,down,left,right,on,off,stop,go"
+
+
+class SettingsError(UserError, ValueError):
+    """A run folder without readable settings, or a flag that contradicts them."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSettings:
+    """Audio and fingerprint geometry of a model (the reference's `model_settings`).
+
+    Attributes:
+      desired_samples: samples per clip (16000 for 1 s at 16 kHz).
+      window_size_samples, window_stride_samples: spectrogram frame length and hop, samples.
+      spectrogram_length: frames per fingerprint (embedding front ends: embeddings or 1).
+      feature_bin_count: the `--feature_bin_count` asked for.
+      label_count: model outputs (silence, unknown and the wanted words).
+      sample_rate: Hz.
+      preprocess: front end name (`features.get`).
+      fingerprint_width: features per frame.
+      fingerprint_size: `spectrogram_length * fingerprint_width`, the model's input width.
+      average_window_width: frequency bins pooled per feature (`average`), else -1.
+    """
+
+    desired_samples: int
+    window_size_samples: int
+    window_stride_samples: int
+    spectrogram_length: int
+    feature_bin_count: int
+    label_count: int
+    sample_rate: int
+    preprocess: str
+    fingerprint_width: int
+    fingerprint_size: int
+    average_window_width: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The reference's dict form."""
+        return dataclasses.asdict(self)
+
+
+def _field(default: Any, help_text: str) -> Any:
+    return dataclasses.field(default=default, metadata={"help": help_text})
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every `train` flag, with the reference's defaults; the help text is the flag's."""
+
+    data_url: str = _field(DEFAULT_DATA_URL, "Location of the speech training data archive "
+                           "(skipped if --data_dir has wavs).")
+    data_dir: str = _field("/tmp/speech_dataset/", "Where to download the speech training data "
+                           "to / find it.")
+    background_volume: float = _field(0.1, "How loud the background noise should be, between "
+                                      "0 and 1.")
+    background_frequency: float = _field(0.8, "How many of the training samples have background "
+                                         "noise mixed in.")
+    silence_percentage: float = _field(10.0, "How much of the training data should be silence.")
+    unknown_percentage: float = _field(10.0, "How much of the training data should be unknown "
+                                       "words.")
+    time_shift_ms: float = _field(100.0, "Range to randomly shift the training audio by in time.")
+    testing_percentage: int = _field(10, "What percentage of wavs to use as a test set.")
+    validation_percentage: int = _field(10, "What percentage of wavs to use as a validation set.")
+    sample_rate: int = _field(16000, "Expected sample rate of the wavs.")
+    clip_duration_ms: int = _field(1000, "Expected duration in milliseconds of the wavs.")
+    window_size_ms: float = _field(30.0, "How long each spectrogram timeslice is.")
+    window_stride_ms: float = _field(10.0, "How far to move in time between spectrogram "
+                                     "timeslices.")
+    feature_bin_count: int = _field(40, "How many bins to use for the MFCC fingerprint.")
+    how_many_training_steps: str = _field("15000,3000", "How many training loops to run (comma "
+                                          "list, one per stage).")
+    eval_step_interval: int = _field(400, "How often to evaluate the training results.")
+    learning_rate: str = _field("0.001,0.0001", "How large a learning rate to use when training "
+                                "(comma list per stage).")
+    batch_size: int = _field(100, "How many items to train with at once.")
+    summaries_dir: str = _field("/tmp/retrain_logs", "Where to save summary logs for "
+                                "TensorBoard.")
+    wanted_words: str = _field(DEFAULT_WANTED_WORDS, "Words to use (others will be added to an "
+                               "unknown label).")
+    train_dir: str = _field("/tmp/speech_commands_train", "Directory to write event logs, "
+                            "checkpoints and settings.json.")
+    save_step_interval: int = _field(100, "Save model checkpoint every save_steps.")
+    start_checkpoint: str = _field("", "If specified, restore this pretrained model before any "
+                                   "training.")
+    model_architecture: str = _field("conv", "What model architecture to use (see "
+                                     "speech_commands.architectures).")
+    check_nans: bool = _field(False, "Whether to check for invalid numbers during processing.")
+    quantize: bool = _field(False, "Whether to train the model for eight-bit deployment "
+                            "(fake-quantized input).")
+    preprocess: str = _field("mfcc", "Spectrogram processing mode: mfcc, average, micro (see "
+                             "speech_commands.features).")
+    optimizer: str = _field("gradient_descent", "Optimizer: gradient_descent (reference "
+                            "default), momentum (Nesterov, 0.9) or adam (earshot addition, for "
+                            "short runs).")
+    seed: int = _field(0, "Seed of weight init, dropout and data sampling (the split uses the "
+                       "reference's).")
+    train_embedding: bool = _field(False, "embedding_head only: fine-tune the speech embedding "
+                                   "too (batch norm in training mode; embeddings are then "
+                                   "computed at every step, not cached).")
+    examples_per_word: int = _field(0, "If > 0, keep the training clips of only this many "
+                                    "speakers per wanted word (few-shot training); 0 keeps all.")
+
+    @property
+    def words(self) -> list[str]:
+        """`wanted_words` as a list."""
+        return self.wanted_words.split(",")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """Everything a tool needs to rebuild, export or run the model of one training run.
+
+    Attributes:
+      model_architecture: the `architectures` name.
+      labels: model output order: `_silence_`, `_unknown_`, the wanted words.
+      model_settings: the front end and fingerprint geometry the model was built for.
+      training: every flag of the run (data_dir, seed, splits, augmentation, ...).
+    """
+
+    model_architecture: str
+    labels: tuple[str, ...]
+    model_settings: ModelSettings
+    training: TrainConfig
+
+    @property
+    def wanted_words(self) -> list[str]:
+        return self.training.words
+
+    @property
+    def quantize(self) -> bool:
+        return self.training.quantize
+
+    @property
+    def train_embedding(self) -> bool:
+        return self.training.train_embedding
+
+    @property
+    def data_dir(self) -> str:
+        return self.training.data_dir
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, "version": FORMAT_VERSION,
+                           "model_architecture": self.model_architecture,
+                           "labels": list(self.labels),
+                           "model_settings": self.model_settings.as_dict(),
+                           "training": dataclasses.asdict(self.training)}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "settings") -> "RunSettings":
+        try:
+            data = json.loads(text)
+            if data.get("format") != FORMAT or data.get("version") != FORMAT_VERSION:
+                raise ValueError(f"not {FORMAT} version {FORMAT_VERSION} settings")
+            return cls(data["model_architecture"], tuple(data["labels"]),
+                       ModelSettings(**data["model_settings"]), TrainConfig(**data["training"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise SettingsError(f"{source}: unreadable run settings ({error})") from error
+
+    def check(self, source: str, **given: Any) -> None:
+        """Raises SettingsError if a flag value in `given` differs from the recorded one.
+
+        Args:
+          source: what is being loaded (a run folder or checkpoint), named in the message.
+          given: flag name -> the value the user passed (`TrainConfig` field names).
+        """
+        for name, value in given.items():
+            recorded = (self.model_architecture if name == "model_architecture"
+                        else getattr(self.training, name))
+            if name == "wanted_words":
+                value, recorded = _words(value), _words(recorded)
+            if value == recorded:
+                continue
+            if name == "model_architecture":
+                raise SettingsError(f"{source} does not hold a {value} model: its run trained "
+                                    f"{recorded} (see its {SETTINGS_NAME})")
+            if name == "wanted_words":
+                value, recorded = ",".join(value), ",".join(recorded)
+            raise SettingsError(f"{source} was trained with --{name}={recorded}, not {value} "
+                                f"(see its {SETTINGS_NAME}); drop the flag or pass the run's "
+                                "value")
+
+
+def flags_given(flag_values, names: tuple[str, ...]) -> dict[str, Any]:
+    """{name: value} of the absl flags among `names` that the command line set, for
+    `RunSettings.check` (a flag left at its default repeats nothing)."""
+    return {name: flag_values[name].value for name in names if flag_values[name].present}
+
+
+def _words(value: Any) -> list[str]:
+    return list(value.split(",") if isinstance(value, str) else value)
+
+
+def settings_path(path: str) -> str:
+    """The `settings.json` of a run folder, of a checkpoint prefix in it, or the file itself."""
+    if os.path.isdir(path):
+        return os.path.join(path, SETTINGS_NAME)
+    if os.path.basename(path) == SETTINGS_NAME:
+        return path
+    return os.path.join(os.path.dirname(path) or ".", SETTINGS_NAME)
+
+
+def write(train_dir: str, run: RunSettings) -> str:
+    """Writes `train_dir/settings.json` (atomically); returns its path."""
+    path = os.path.join(train_dir, SETTINGS_NAME)
+    with fileio.atomic_open(path, "w") as out:
+        out.write(run.to_json())
+    return path
+
+
+def read(path: str) -> RunSettings:
+    """The settings of a run folder (or of a checkpoint in it, or the `settings.json` itself).
+
+    Raises:
+      SettingsError: nothing at `path`, no settings there (not a run folder of this version
+        of `train`) or an unreadable file.
+    """
+    json_path = settings_path(path)
+    if not (os.path.exists(path) or os.path.exists(path + ".index")):
+        raise SettingsError(f"{path}: no such training run folder or checkpoint")
+    if not os.path.isfile(json_path):
+        raise SettingsError(f"{path}: not a training run folder (no {json_path}); pass the "
+                            "--train_dir of `python -m speech_commands.train`")
+    with open(json_path, encoding="utf-8") as settings_file:
+        return RunSettings.from_json(settings_file.read(), json_path)

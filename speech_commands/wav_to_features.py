@@ -1,0 +1,51 @@
+r"""Writes the features of a WAV file as a C source array, for on-device feature code tests.
+
+    python -m speech_commands.wav_to_features --input_wav=my.wav --output_c_file=my_wav_data.c \
+        --preprocess=micro --window_stride_ms=20 --quantize
+
+The reference's tool: the clip goes through the training pipeline's features (no
+augmentation) and the file defines `g_<name>_width`, `g_<name>_height` and `g_<name>_data`
+(float, or `unsigned char` scaled over the front end's range with `--quantize`), `<name>`
+being the WAV's file name. TFLite Micro's micro_speech compares its own front end's output
+with such an array.
+"""
+
+from __future__ import annotations
+
+from absl import flags, logging
+
+from earshot import cli
+from speech_commands import features
+from speech_commands.c_source import wav_to_features  # noqa: F401  (the reference's function)
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    flags.DEFINE_integer("sample_rate", 16000, "Expected sample rate of the wavs.")
+    flags.DEFINE_integer("clip_duration_ms", 1000, "Expected duration in milliseconds of the "
+                         "wavs.")
+    flags.DEFINE_float("window_size_ms", 30.0, "How long each spectrogram timeslice is.")
+    flags.DEFINE_float("window_stride_ms", 10.0, "How far to move in time between spectrogram "
+                       "timeslices.")
+    flags.DEFINE_integer("feature_bin_count", 40, "How many bins to use for the fingerprint.")
+    flags.DEFINE_bool("quantize", False, "Write unsigned char values scaled over the front "
+                      "end's range, as the eight-bit models take them.")
+    flags.DEFINE_enum("preprocess", "mfcc", features.names(), "Spectrogram processing mode.")
+    flags.DEFINE_string("input_wav", None, "Path to the audio WAV file to read.")
+    flags.DEFINE_string("output_c_file", None, "Where to save the generated C source file "
+                        "containing the features.")
+
+
+def main(argv):
+    del argv
+    wav_to_features(FLAGS.sample_rate, FLAGS.clip_duration_ms, FLAGS.window_size_ms,
+                    FLAGS.window_stride_ms, FLAGS.feature_bin_count, FLAGS.quantize,
+                    FLAGS.preprocess, FLAGS.input_wav, FLAGS.output_c_file)
+    logging.info('Wrote to "%s"', FLAGS.output_c_file)
+
+
+if __name__ == "__main__":
+    define_flags()
+    flags.mark_flags_as_required(["input_wav", "output_c_file"])
+    cli.run(main)

@@ -1,0 +1,532 @@
+"""Every `python -m` entry point, given each kind of bad input it can be given (issue 10).
+
+The convention (`earshot.cli.run`): exactly one line on stderr, `error: ...`, naming the file
+and the problem, exit status 2, no traceback. Flag errors keep absl's usage message.
+
+`ENTRY_POINTS` says how each program takes its inputs; `test_every_entry_point_is_in_the_table`
+finds the programs (modules with a `__main__` block) by reading the sources, so a new one
+fails until it has a row. Each program runs in a subprocess, two at a time (about 3 s of CPU
+each, mostly importing TensorFlow). The default suite gives every input of every program one
+bad-input class (the one given least so far, so every class runs somewhere); the slow sweep
+gives every input every class that applies, also to the inputs that need an expensive good
+companion (a streaming spotter or wake-word model).
+"""
+
+from __future__ import annotations
+
+import ast
+import concurrent.futures
+import dataclasses
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+from typing import Callable
+
+import numpy as np
+import pytest
+import soundfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VGGISH_FIXTURES = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "vggish")
+WORKERS = 2
+TIMEOUT_SECONDS = 300
+
+
+# --- bad-input classes ----------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class BadInput:
+    """One kind of bad input: the file name it is written under, and how errors name it."""
+
+    name: str
+    problem: str  # regex the error line must match (case-insensitive) besides the path
+
+
+MISSING = BadInput("missing", r"no such|not found|does not exist")
+DIRECTORY = BadInput("directory", r"directory|folder")
+CORRUPT = BadInput("corrupt", r"cannot decode|not an? |corrupt|unreadable|cannot read")
+EMPTY = BadInput("empty", r"zero samples|empty|no data|not an? ")
+NAN = BadInput("nan", r"NaN")
+SHORT = BadInput("short", r"too short|shorter than")
+WRONG_FOLDER = BadInput("wrong_folder", r"not an? |\bno \S+ |must be")
+NO_WEIGHTS = BadInput("no_weights", r"not in|fetch|download")
+
+# What each kind of input can be given. An audio file: the audio classes. A non-audio file
+# (checkpoint, database, wheel, model file): missing, a folder, junk, zero bytes. A folder
+# (model, dataset, training run): missing, or a folder of something else. Weights from the
+# cache: not fetched.
+AUDIO = (MISSING, DIRECTORY, CORRUPT, EMPTY, NAN, SHORT)
+# Audio a program takes at any length: a stream, or a clip it pads to one second.
+ANY_LENGTH_AUDIO = (MISSING, DIRECTORY, CORRUPT, EMPTY, NAN)
+FILE = (MISSING, DIRECTORY, CORRUPT, EMPTY)
+FOLDER = (MISSING, WRONG_FOLDER)
+CACHED_WEIGHTS = (NO_WEIGHTS,)
+
+
+class Files:
+    """The bad inputs of one run, and the good ones a program needs to reach them, in `root`.
+
+    Expensive good inputs (model folders) are made on first use.
+    """
+
+    def __init__(self, root: str):
+        self.root = root
+        self.ok_wav = self.path("ok.wav")
+        rng = np.random.default_rng(0)
+        soundfile.write(self.ok_wav, 0.1 * rng.standard_normal(48000).astype(np.float32),
+                        16000, subtype="PCM_16")
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.root, name)
+
+    def write(self, name: str, content: bytes) -> str:
+        with open(self.path(name), "wb") as f:
+            f.write(content)
+        return self.path(name)
+
+    @functools.cached_property
+    def labels(self) -> str:
+        """A keyword spotter's labels file."""
+        return self.write("labels.txt", b"_silence_\n_unknown_\nyes\nno\n")
+
+    @functools.cached_property
+    def ground_truth(self) -> str:
+        """A streaming test's ground truth: `yes` at 1 s."""
+        return self.write("ground_truth.txt", b"yes, 1000\n")
+
+    @functools.cached_property
+    def unread_model(self) -> str:
+        """A model file that is never read: the program stops at a bad input before it."""
+        return self.write("unread_model.tflite", b"never read")
+
+    @functools.cached_property
+    def spotter_model(self) -> str:
+        """A `speech_commands.export_kws` folder with an untrained embedding_head spotter."""
+        from speech_commands import (architectures, classifier, settings, spotter_runtime,
+                                     streaming_spotter)
+        path = self.path("spotter")
+        os.makedirs(path)
+        model_settings = architectures.settings_for(settings.TrainConfig(
+            model_architecture="embedding_head", wanted_words="yes,no"))
+        streaming_spotter.write_streaming_model(
+            architectures.build_model(model_settings, "embedding_head"), model_settings,
+            os.path.join(path, spotter_runtime.STREAMING_MODEL_NAME))
+        shutil.copy(self.labels, os.path.join(path, classifier.TFLITE_LABELS_NAME))
+        return path
+
+    def bad(self, kind: tuple[BadInput, ...], bad: BadInput, case: str) -> str:
+        """Writes the bad input `bad` for an input of `kind`; returns its path."""
+        audio = kind in (AUDIO, ANY_LENGTH_AUDIO)
+        path = self.path(f"{case}.{bad.name}" + (".wav" if audio else ""))
+        if bad is DIRECTORY:
+            os.makedirs(path)
+        elif bad is CORRUPT:
+            with open(path, "wb") as f:
+                f.write(b"RIFF\x00\x00\x00\x00WAVEjunk" if audio else b"\x00junk" * 9)
+        elif bad is EMPTY and audio:
+            soundfile.write(path, np.zeros(0, np.float32), 16000, subtype="PCM_16")
+        elif bad is EMPTY:
+            open(path, "wb").close()
+        elif bad is NAN:
+            soundfile.write(path, np.full(16000, np.nan, np.float32), 16000, subtype="FLOAT")
+        elif bad is SHORT:  # 12.5 ms: shorter than any model's window, or a spectrogram's
+            soundfile.write(path, np.zeros(200, np.float32), 16000, subtype="PCM_16")
+        elif bad is WRONG_FOLDER:
+            os.makedirs(path)
+            with open(os.path.join(path, "notes.txt"), "w") as f:
+                f.write("not a model\n")
+        elif bad is NO_WEIGHTS:
+            os.makedirs(path)  # the empty EARSHOT_CACHE
+        return path
+
+    @functools.cached_property
+    def speaker_model(self) -> str:
+        """A speaker_embedding model folder with a tiny untrained network."""
+        from speaker_embedding import embedder, model as model_lib
+        path = self.path("speaker_model")
+        config = model_lib.ResCNNConfig(filters=(8, 16), blocks=1)
+        os.makedirs(path)
+        embedder.write_config(path, config)
+        embedder.save_weights(model_lib.build(config=config), path)
+        return path
+
+    @functools.cached_property
+    def speaker_db(self) -> str:
+        """A speaker database enrolling "ann" with the `speaker_model`."""
+        from speaker_embedding import database, embedder
+        path = self.path("speakers.npz")
+        network = embedder.load_model(self.speaker_model)
+        vector = embedder.Embedder(network).embed(self.ok_wav)
+        database.enroll(path, "ann", vector, embedder.fingerprint(network))
+        return path
+
+    @functools.cached_property
+    def wakeword_model(self) -> str:
+        """A `wakeword.train` folder with an untrained head."""
+        import speech_embedding
+        from wakeword import model as model_lib, runtime
+        path = self.path("wakeword")
+        os.makedirs(path)
+        step = model_lib.WakeWordStep(speech_embedding.load(), model_lib.build_head())
+        self.write(os.path.join(path, runtime.MODEL_NAME), step.to_tflite())
+        runtime.Manifest("test", 0.5, 1, 2.0, 16000, 1280, 24, 0.5).write(
+            os.path.join(path, runtime.MANIFEST_NAME))
+        return path
+
+    @functools.cached_property
+    def vggish_weights(self) -> str:
+        """A VGGish weights folder (all-zero network, the fixture's PCA parameters)."""
+        from vggish import model as model_lib, weights
+        path = self.path("vggish_weights")
+        os.makedirs(path)
+        model_lib.vggish(kernel_initializer="zeros").save_weights(
+            os.path.join(path, weights.WEIGHTS_FILE))
+        shutil.copy(os.path.join(VGGISH_FIXTURES, "vggish_pca_params.npz"),
+                    os.path.join(path, weights.PCA_PARAMS_FILE))
+        return path
+
+    @property
+    def pca_params(self) -> str:
+        return os.path.join(VGGISH_FIXTURES, "vggish_pca_params.npz")
+
+
+# --- the table --------------------------------------------------------------------------------
+
+# (bad path, files, scratch folder of the case) -> the program's arguments.
+Arguments = Callable[[str, Files, str], list[str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Input:
+    """One input of a program: what kind it is and the command line that feeds it."""
+
+    name: str
+    kind: tuple[BadInput, ...]
+    arguments: Arguments
+    slow: bool = False  # its good inputs take long to make: only in the slow sweep
+
+
+ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
+    # Programs that read no input file: synthesizers, demos, servers of new data, benchmarks.
+    "benchmarks.corpus": (),
+    "benchmarks.export": (),
+    "benchmarks.memory": (),
+    "benchmarks.speaker_embedding": (),
+    "benchmarks.speech_commands": (),
+    "benchmarks.speech_embedding": (),
+    "benchmarks.streaming": (),
+    "benchmarks.vggish": (),
+    "benchmarks.wakeword": (),
+    "wakeword.train": (),
+    "recorder": (),
+    "speaker_embedding.synthesize": (),
+    "speech_embedding.demo": (),
+    "speech_commands.demo": (),
+    "speech_commands.synthesize": (),
+
+    "speech_commands.label_wav": (
+        Input("wav", ANY_LENGTH_AUDIO, lambda bad, f, out: [
+            f"--wav={bad}", f"--graph={f.unread_model}", f"--labels={f.labels}"]),
+        Input("graph", FILE, lambda bad, f, out: [
+            f"--wav={f.ok_wav}", f"--graph={bad}", f"--labels={f.labels}"]),
+        Input("labels", (MISSING, DIRECTORY), lambda bad, f, out: [
+            f"--wav={f.ok_wav}", f"--graph={f.unread_model}", f"--labels={bad}"]),
+    ),
+    "speech_commands.listen": (
+        Input("model", FOLDER, lambda bad, f, out: [f"--model={bad}", f"--input={f.ok_wav}"]),
+        Input("input", ANY_LENGTH_AUDIO, lambda bad, f, out: [
+            f"--model={f.spotter_model}", f"--input={bad}"], slow=True),
+    ),
+    "speech_commands.wav_to_features": (
+        Input("input_wav", AUDIO, lambda bad, f, out: [
+            f"--input_wav={bad}", f"--output_c_file={out}/features.c"]),
+    ),
+    "speech_commands.wav_to_spectrogram": (
+        Input("input_wav", AUDIO, lambda bad, f, out: [
+            f"--input_wav={bad}", f"--output_image={out}/s.png"]),
+    ),
+    "speech_commands.streaming_accuracy": (
+        Input("train_dir", FOLDER, lambda bad, f, out: [f"--train_dir={bad}"]),
+        Input("ground_truth", (MISSING, DIRECTORY, CORRUPT), lambda bad, f, out: [
+            f"--wav={f.ok_wav}", f"--graph={f.unread_model}", f"--labels={f.labels}",
+            f"--ground_truth={bad}"]),
+        Input("graph", FILE, lambda bad, f, out: [
+            f"--wav={f.ok_wav}", f"--graph={bad}", f"--labels={f.labels}",
+            f"--ground_truth={f.ground_truth}"]),
+    ),
+    "speech_commands.train": (
+        Input("data_dir", FOLDER, lambda bad, f, out: [
+            f"--data_dir={bad}", "--data_url=", f"--train_dir={out}/train",
+            f"--summaries_dir={out}/logs"]),
+    ),
+    "speech_commands.freeze": (
+        Input("train_dir", FOLDER, lambda bad, f, out: [
+            f"--train_dir={bad}", f"--output_file={out}/frozen.pb"]),
+    ),
+    "speech_commands.export_kws": (
+        Input("train_dir", FOLDER, lambda bad, f, out: [
+            f"--train_dir={bad}", f"--output_dir={out}/export"]),
+    ),
+    "speech_commands.generate_streaming_test_wav": (
+        Input("train_dir", FOLDER, lambda bad, f, out: [
+            f"--train_dir={bad}", f"--output_audio_file={out}/s.wav",
+            f"--output_labels_file={out}/s.txt"]),
+    ),
+    "speech_commands.fewshot_study": (
+        Input("data_dir", FOLDER, lambda bad, f, out: [
+            f"--data_dir={bad}", f"--output_dir={out}/study"]),
+    ),
+
+    "speech_embedding.embed": (
+        Input("input", AUDIO, lambda bad, f, out: [f"--input={bad}", f"--output={out}/e.npz"]),
+        Input("weights", CACHED_WEIGHTS,
+              lambda bad, f, out: [f"--input={f.ok_wav}", f"--output={out}/e.npz"]),
+    ),
+    "speech_embedding.weights": (
+        Input("wheel", FILE, lambda bad, f, out: ["fetch", f"--wheel={bad}"]),
+    ),
+    "vggish.embed": (
+        Input("input", AUDIO, lambda bad, f, out: [
+            f"--input={bad}", f"--output={out}/e.npz", f"--weights_path={f.vggish_weights}"]),
+        Input("weights_path", FOLDER, lambda bad, f, out: [
+            f"--input={f.ok_wav}", f"--output={out}/e.npz", f"--weights_path={bad}"]),
+        Input("weights", CACHED_WEIGHTS,
+              lambda bad, f, out: [f"--input={f.ok_wav}", f"--output={out}/e.npz"]),
+    ),
+    "vggish.convert": (
+        Input("checkpoint", FILE, lambda bad, f, out: [
+            f"--checkpoint={bad}", f"--pca_params={f.pca_params}", f"--output={out}/w"]),
+        Input("pca_params", FILE, lambda bad, f, out: [
+            f"--checkpoint={f.path('absent.ckpt')}", f"--pca_params={bad}",
+            f"--output={out}/w"]),
+    ),
+    "vggish.export_network": (
+        Input("weights_path", FOLDER, lambda bad, f, out: [
+            f"--output={out}/v.tflite", f"--weights_path={bad}"]),
+        Input("calibration_audio", AUDIO, lambda bad, f, out: [
+            f"--output={out}/v.tflite", f"--weights_path={f.vggish_weights}",
+            f"--calibration_audio={bad}"]),
+    ),
+    "speaker_embedding.enroll": (
+        Input("audio", AUDIO, lambda bad, f, out: [
+            f"--model_dir={f.speaker_model}", f"--db={out}/db.npz", "--name=bob",
+            f"--audio={bad}"]),
+        Input("model_dir", FOLDER, lambda bad, f, out: [
+            f"--model_dir={bad}", f"--db={out}/db.npz", "--name=bob", f"--audio={f.ok_wav}"]),
+        Input("db", (DIRECTORY, CORRUPT, EMPTY), lambda bad, f, out: [
+            f"--model_dir={f.speaker_model}", f"--db={bad}", "--name=bob",
+            f"--audio={f.ok_wav}"]),
+    ),
+    "speaker_embedding.verify": (
+        Input("audio", AUDIO, lambda bad, f, out: [
+            f"--model_dir={f.speaker_model}", f"--db={f.speaker_db}", "--name=ann",
+            "--threshold=0.5", f"--audio={bad}"]),
+        Input("model_dir", FOLDER, lambda bad, f, out: [
+            f"--model_dir={bad}", f"--db={f.speaker_db}", "--name=ann", "--threshold=0.5",
+            f"--audio={f.ok_wav}"]),
+        Input("db", FILE, lambda bad, f, out: [
+            f"--model_dir={f.speaker_model}", f"--db={bad}", "--name=ann", "--threshold=0.5",
+            f"--audio={f.ok_wav}"]),
+    ),
+    "speaker_embedding.identify": (
+        Input("audio", AUDIO, lambda bad, f, out: [
+            f"--model_dir={f.speaker_model}", f"--db={f.speaker_db}", f"--audio={bad}"]),
+        Input("model_dir", FOLDER, lambda bad, f, out: [
+            f"--model_dir={bad}", f"--db={f.speaker_db}", f"--audio={f.ok_wav}"]),
+        Input("db", FILE, lambda bad, f, out: [
+            f"--model_dir={f.speaker_model}", f"--db={bad}", f"--audio={f.ok_wav}"]),
+    ),
+    "speaker_embedding.train": (
+        Input("data_dir", FOLDER, lambda bad, f, out: [
+            f"--data_dir={bad}", f"--model_dir={out}/model"]),
+    ),
+    "speaker_embedding.evaluate": (
+        Input("data_dir", FOLDER, lambda bad, f, out: [
+            f"--data_dir={bad}", f"--model_dir={f.speaker_model}", f"--output_dir={out}/e"]),
+        Input("model_dir", FOLDER, lambda bad, f, out: [
+            f"--data_dir={f.root}", f"--model_dir={bad}"]),
+    ),
+    "export.hub": (
+        Input("speech_embedding weights", FILE, lambda bad, f, out: [
+            "--model=speech_embedding", f"--output_dir={out}/h", f"--weights_path={bad}"]),
+        Input("vggish weights", FOLDER, lambda bad, f, out: [
+            "--model=vggish", f"--output_dir={out}/h", f"--weights_path={bad}"]),
+        Input("speaker_embedding model", FOLDER, lambda bad, f, out: [
+            "--model=speaker_embedding", f"--output_dir={out}/h", f"--weights_path={bad}"]),
+        Input("keyword_spotter run", FOLDER, lambda bad, f, out: [
+            "--model=keyword_spotter", f"--output_dir={out}/h", f"--weights_path={bad}"]),
+        Input("speech_embedding cache", CACHED_WEIGHTS, lambda bad, f, out: [
+            "--model=speech_embedding", f"--output_dir={out}/h"]),
+    ),
+    "export.serve": (
+        Input("root", (MISSING,), lambda bad, f, out: [f"--root={bad}", "--port=0"]),
+    ),
+    "corpus.embed": (
+        Input("input_pattern", (MISSING,), lambda bad, f, out: [
+            "--model=speech_embedding", f"--input_pattern={bad}", f"--output={out}/c"]),
+        Input("model_path", FOLDER, lambda bad, f, out: [
+            "--model=vggish", f"--model_path={bad}", f"--input_pattern={f.ok_wav}",
+            f"--output={out}/c"]),
+    ),
+    "corpus.train_classifier": (
+        Input("records", FILE, lambda bad, f, out: [
+            f"--records={bad}", "--num_classes=2", f"--output={out}/c.keras"]),
+    ),
+    "wakeword.listen": (
+        Input("model", FOLDER, lambda bad, f, out: [f"--model={bad}", f"--input={f.ok_wav}"]),
+        Input("input", ANY_LENGTH_AUDIO, lambda bad, f, out: [
+            f"--model={f.wakeword_model}", f"--input={bad}"], slow=True),
+    ),
+    "wakeword.score": (
+        Input("model", FOLDER, lambda bad, f, out: [
+            f"--model={bad}", f"--input={f.ok_wav}", f"--output={out}/s.csv"]),
+        Input("input", ANY_LENGTH_AUDIO, lambda bad, f, out: [
+            f"--model={f.wakeword_model}", f"--input={bad}", f"--output={out}/s.csv"],
+              slow=True),
+    ),
+    "wakeword.evaluate": (
+        Input("model", FOLDER, lambda bad, f, out: [f"--model={bad}"]),
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    module: str
+    input: Input
+    bad: BadInput
+
+    @property
+    def id(self) -> str:
+        return f"{self.module}-{self.input.name.replace(' ', '_')}-{self.bad.name}"
+
+
+def all_cases() -> list[Case]:
+    return [Case(module, put, bad) for module, inputs in ENTRY_POINTS.items()
+            for put in inputs for bad in put.kind]
+
+
+def default_cases() -> list[Case]:
+    """One class per input: of those that apply, the one given least so far down the table,
+    so that every class runs somewhere."""
+    cases, given = [], {}
+    for module, inputs in ENTRY_POINTS.items():
+        for put in (put for put in inputs if not put.slow):
+            bad = min(put.kind, key=lambda candidate: given.get(candidate.name, 0))
+            given[bad.name] = given.get(bad.name, 0) + 1
+            cases.append(Case(module, put, bad))
+    return cases
+
+
+DEFAULT_IDS = {case.id for case in default_cases()}
+CASES = [pytest.param(case, id=case.id,
+                      marks=() if case.id in DEFAULT_IDS else pytest.mark.slow)
+         for case in all_cases()]
+
+
+# --- running ----------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    command: list[str]
+    path: str  # what the error line must name
+    returncode: int
+    stderr: str
+
+
+def run(case: Case, files: Files) -> Outcome:
+    scratch = files.path(f"out.{case.id}")
+    os.makedirs(scratch)
+    bad = files.bad(case.input.kind, case.bad, case.id)
+    cache = bad if case.bad is NO_WEIGHTS else files.path(f"cache.{case.id}")
+    # Nothing is downloaded: an empty cache, and VGGish's mirror on a port nobody serves.
+    env = dict(os.environ, EARSHOT_CACHE=cache, VGGISH_BASE_URL="http://127.0.0.1:9/",
+               PYTHONPATH=ROOT)
+    env.pop("EARSHOT_VERBOSE", None)
+    command = [sys.executable, "-m", case.module, *case.input.arguments(bad, files, scratch)]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
+    return Outcome(command, bad, result.returncode, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def outcomes(request, tmp_path_factory) -> dict[str, Outcome]:
+    """Runs every selected case, WORKERS at a time; case id -> outcome."""
+    selected = [item.callspec.params["case"] for item in request.session.items
+                if getattr(item, "originalname", None) == "test_bad_input_gives_one_error_line"]
+    files = Files(str(tmp_path_factory.mktemp("cli_errors")))
+    for case in selected:  # good inputs are made here, before the processes start
+        case.input.arguments(files.path("probe"), files, files.path("probe"))
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+        futures = {case.id: pool.submit(run, case, files) for case in selected}
+    return {name: future.result() for name, future in futures.items()}
+
+
+def discovered_entry_points() -> set[str]:
+    """`package.module` of every module of the project's packages that runs as a program."""
+    found = set()
+    for package in sorted(os.listdir(ROOT)):
+        if package == "tests" or not os.path.isfile(os.path.join(ROOT, package, "__init__.py")):
+            continue
+        for folder, _, names in os.walk(os.path.join(ROOT, package)):
+            for name in names:
+                if not name.endswith(".py"):
+                    continue
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8") as source:
+                    tree = ast.parse(source.read(), path)
+                module = os.path.relpath(path, ROOT)[:-len(".py")].replace(os.sep, ".")
+                if name == "__main__.py":
+                    found.add(module[:-len(".__main__")])
+                elif any(isinstance(node, ast.If) and _is_main_test(node.test)
+                         for node in tree.body):
+                    found.add(module)
+    return found
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__" and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__")
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+def test_every_entry_point_is_in_the_table():
+    found = discovered_entry_points()
+    assert not found - set(ENTRY_POINTS), "entry points without a row in ENTRY_POINTS"
+    assert not set(ENTRY_POINTS) - found, "rows of ENTRY_POINTS that are not entry points"
+
+
+def test_the_default_suite_covers_every_class():
+    assert {case.bad for case in default_cases()} == {case.bad for case in all_cases()}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_gives_one_error_line(case, outcomes):
+    outcome = outcomes[case.id]
+    report = f"{' '.join(outcome.command)}\nexit {outcome.returncode}, stderr:\n{outcome.stderr}"
+    lines = outcome.stderr.splitlines()
+    assert "Traceback" not in outcome.stderr, report
+    assert outcome.returncode == 2, report
+    assert len(lines) == 1 and lines[0].startswith("error: "), report
+    assert outcome.path in lines[0], report
+    assert re.search(case.bad.problem, lines[0], re.IGNORECASE), report
+
+
+@pytest.mark.parametrize("module, arguments", [
+    ("speech_embedding.embed", ["--output=out.npz"]),
+    ("vggish.embed", ["--input=a.wav", "--output=out.npz", "--no_such_flag"]),
+])
+def test_flag_errors_keep_absl_usage_message(module, arguments, tmp_path):
+    result = subprocess.run([sys.executable, "-m", module, *arguments], cwd=tmp_path,
+                            env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True,
+                            text=True, timeout=TIMEOUT_SECONDS)
+    assert result.returncode == 1, result.stderr
+    assert "FATAL Flags parsing error" in result.stderr, result.stderr
+    assert "Pass --helpshort or --helpfull to see help on flags." in result.stderr
+    assert "Traceback" not in result.stderr

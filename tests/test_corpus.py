@@ -1,0 +1,384 @@
+"""corpus: the Beam embedding pipeline against the per-file embed functions, through files.
+
+The collection is synthesized (speech, tones, noise of 1-30 s in three formats) plus a
+corrupt and an empty file. `python -m corpus.embed` runs on the DirectRunner with two worker
+processes, under TensorFlow's oneDNN kernels on and off, and its records are compared with
+`vggish.embed(path, postprocess=True)` and `speech_embedding.embed(path)` computed in a
+fresh interpreter under the same setting. VGGish runs the fixture checkpoint of
+`test_vggish` (not Google's weights, which are not here).
+"""
+
+import dataclasses
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+import tensorflow as tf
+
+import onednn
+from apache_beam.io.localfilesystem import LocalFileSystem
+import speech_embedding
+from corpus import classifier, clips, pipeline, records, synthetic
+from speaker_embedding import embedder as speaker_embedder, model as speaker_model
+from test_vggish import fixture_checkpoint, weights_dir  # noqa: F401  (session fixtures)
+
+TWO_WORKERS = ("--direct_num_workers=2", "--direct_running_mode=multi_processing")
+# The released AudioSet features' spec, as in AudioSet's download page.
+AUDIOSET_CONTEXT = {
+    "video_id": tf.io.FixedLenFeature([], tf.string),
+    "start_time_seconds": tf.io.FixedLenFeature([], tf.float32),
+    "end_time_seconds": tf.io.FixedLenFeature([], tf.float32),
+    "labels": tf.io.VarLenFeature(tf.int64),
+}
+AUDIOSET_SEQUENCE = {"audio_embedding": tf.io.FixedLenSequenceFeature([], tf.string)}
+# speech_embedding rows agree to 1e-5 of their scale: a padded batch of clips runs other
+# kernels than `embed`'s batch of one (3e-5 apart on rows of magnitude 50 with oneDNN).
+SPEECH_RTOL = 1e-5
+
+REFERENCE = """
+import vggish, speech_embedding
+arrays = {}
+for index, path in enumerate(ARGS["paths"]):
+    arrays[f"codes{index}"] = vggish.embed(path, postprocess=True, weights_path=ARGS["weights"])
+    arrays[f"floats{index}"] = vggish.embed(path, weights_path=ARGS["weights"])
+    arrays[f"speech{index}"] = speech_embedding.embed(path)
+np.savez(ARGS["output"], **arrays)
+report(len(arrays))
+"""
+
+
+def run_embed(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "corpus.embed", *args], cwd=onednn.REPO,
+                          env=env, capture_output=True, text=True, timeout=3600)
+
+
+@dataclasses.dataclass
+class Embedded:
+    """Both models' pipeline outputs for a collection, and the per-file references."""
+
+    collection: list[synthetic.SyntheticClip]
+    bad: dict[str, str]
+    vggish_output: str
+    speech_output: str
+    stdout: dict[str, str]
+    reference: dict[str, dict[str, np.ndarray]]  # path -> codes, floats, speech
+
+
+def embed_collection(count: int, mode: str, weights: str, folder) -> Embedded:
+    """Synthesizes `count` clips plus the bad files and embeds them both ways."""
+    collection = synthetic.write_corpus(str(folder / "audio"), count)
+    bad = synthetic.write_bad_files(str(folder / "audio"))
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=mode)
+    pattern = str(folder / "audio" / "*")
+    outputs, stdout = {}, {}
+    for model, extra in (("vggish", [f"--model_path={weights}"]), ("speech_embedding", [])):
+        outputs[model] = str(folder / model)
+        result = run_embed(f"--model={model}", f"--input_pattern={pattern}",
+                           f"--output={outputs[model]}", *extra, *TWO_WORKERS, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        stdout[model] = result.stdout
+    paths = [clip.path for clip in collection]
+    reference_file = str(folder / "reference.npz")
+    onednn.run_python(REFERENCE, mode, timeout=3600, paths=paths, weights=weights,
+                      output=reference_file)
+    with np.load(reference_file) as arrays:
+        reference = {path: {kind: arrays[f"{kind}{index}"] for kind in ("codes", "floats",
+                                                                         "speech")}
+                     for index, path in enumerate(paths)}
+    return Embedded(collection, bad, outputs["vggish"], outputs["speech_embedding"], stdout,
+                    reference)
+
+
+@pytest.fixture(scope="module", params=onednn.MODES, ids=lambda mode: f"onednn{mode}")
+def embedded(request, weights_dir, tmp_path_factory):  # noqa: F811
+    return embed_collection(12, request.param, weights_dir,
+                            tmp_path_factory.mktemp(f"corpus{request.param}"))
+
+
+def read(dataset) -> dict[str, dict]:
+    """Parsed records keyed by their path (the float format) or video_id (AudioSet)."""
+    parsed = {}
+    for record in dataset:
+        key = record["path"] if "path" in record else record["video_id"]
+        parsed[key.numpy().decode()] = {name: value.numpy() for name, value in record.items()}
+    return parsed
+
+
+def dead_letters(output: str) -> list[dict]:
+    letters = []
+    for path in glob.glob(os.path.join(output, "dead_letters-*.jsonl")):
+        with open(path) as lines:
+            letters += [json.loads(line) for line in lines if line.strip()]
+    return letters
+
+
+def assert_pipeline_equals_embed(embedded: Embedded) -> None:
+    audioset = read(records.read_audioset(os.path.join(embedded.vggish_output,
+                                                       "audioset-*.tfrecord")))
+    vggish_floats = read(records.read_embeddings(os.path.join(embedded.vggish_output,
+                                                              "embeddings-*.tfrecord")))
+    speech = read(records.read_embeddings(os.path.join(embedded.speech_output,
+                                                       "embeddings-*.tfrecord")))
+    paths = {clip.path for clip in embedded.collection}
+    assert set(audioset) == set(vggish_floats) == set(speech) == paths
+    for path, reference in embedded.reference.items():
+        codes = audioset[path]["audio_embedding"]
+        assert codes.dtype == np.uint8 and codes.shape == reference["codes"].shape
+        assert codes.tobytes() == reference["codes"].tobytes(), path
+        np.testing.assert_array_equal(vggish_floats[path]["embedding"], reference["floats"])
+        rows = speech[path]["embedding"]
+        assert rows.shape == reference["speech"].shape
+        scale = float(np.abs(reference["speech"]).max())
+        np.testing.assert_allclose(rows, reference["speech"], rtol=SPEECH_RTOL,
+                                   atol=SPEECH_RTOL * scale, err_msg=path)
+
+
+def assert_bad_files_are_dead_letters(embedded: Embedded) -> None:
+    for model, output in (("vggish", embedded.vggish_output),
+                          ("speech_embedding", embedded.speech_output)):
+        letters = dead_letters(output)
+        assert sorted(letter["path"] for letter in letters) == sorted(embedded.bad)
+        for letter in letters:
+            assert letter["error"].startswith(f"{letter['path']}: cannot decode as audio")
+        assert "2 dead letters" in embedded.stdout[model]
+        assert f"embedded {len(embedded.collection)} clips" in embedded.stdout[model]
+
+
+def test_vggish_records_are_the_bytes_of_vggish_embed_and_speech_rows_match(embedded):
+    assert_pipeline_equals_embed(embedded)
+
+
+def test_corrupt_and_empty_files_are_dead_letters_and_counted(embedded):
+    assert_bad_files_are_dead_letters(embedded)
+
+
+def test_records_read_back_with_the_audioset_feature_spec(embedded):
+    files = sorted(glob.glob(os.path.join(embedded.vggish_output, "audioset-*.tfrecord")))
+    seen = 0
+    for serialized in tf.data.TFRecordDataset(files):
+        context, sequence = tf.io.parse_single_sequence_example(
+            serialized, context_features=AUDIOSET_CONTEXT, sequence_features=AUDIOSET_SEQUENCE)
+        path = context["video_id"].numpy().decode()
+        seconds = soundfile.info(path).duration
+        rows = sequence["audio_embedding"].numpy()
+        assert float(context["start_time_seconds"]) == 0.0
+        assert float(context["end_time_seconds"]) == pytest.approx(seconds, abs=1e-3)
+        assert tf.sparse.to_dense(context["labels"]).numpy().size == 0
+        assert len(rows) == 1 + (round(seconds * 16000) - 15600) // 15360
+        assert all(len(row) == 128 for row in rows)
+        seen += 1
+    assert seen == len(embedded.collection)
+
+
+def test_speech_rows_carry_their_offsets_and_window(embedded):
+    speech = read(records.read_embeddings(os.path.join(embedded.speech_output,
+                                                       "embeddings-*.tfrecord"), size=96))
+    for record in speech.values():
+        count = len(record["embedding"])
+        np.testing.assert_allclose(record["offset_seconds"], np.arange(count) * 0.08, atol=1e-6)
+        assert record["window_seconds"] == pytest.approx(0.775)
+        assert record["model"] == b"speech_embedding"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", onednn.MODES)
+def test_200_files_through_two_workers_equal_embed(mode, weights_dir, tmp_path):  # noqa: F811
+    embedded = embed_collection(200, mode, weights_dir, tmp_path)
+    assert_pipeline_equals_embed(embedded)
+    assert_bad_files_are_dead_letters(embedded)
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """12 clips of the three classes at 16 kHz and a manifest of stretches of them, with
+    labels by name, and four bad rows."""
+    folder = tmp_path_factory.mktemp("labelled")
+    collection = [clip for clip in synthetic.write_corpus(str(folder / "audio"), 36, 2.0, 6.0)
+                  if clip.path.endswith(".wav") and soundfile.info(clip.path).samplerate == 16000]
+    class_labels = folder / "class_labels_indices.csv"
+    class_labels.write_text("index,mid,display_name\n" + "".join(
+        f"{index},/m/{name},{name.title()}\n" for index, name in enumerate(synthetic.CLASSES)))
+    rows = ["path,id,start,end,labels", "# a comment"]
+    for index, clip in enumerate(collection):
+        name = synthetic.CLASSES[clip.label]
+        labels = f"\"{clip.label},{name.title()}\"" if index % 2 else f"/m/{name}"
+        rows.append(f"{clip.path},clip{index},0.5,{clip.seconds - 0.25},{labels}")
+    bad_rows = [f"{collection[0].path},late,1e9,,0", f"{collection[0].path},backwards,3,2,0",
+                f"{collection[0].path},unknown,0,1,/m/nothing",
+                f"{folder}/missing.wav,missing,,,0"]
+    manifest = folder / "manifest.csv"
+    manifest.write_text("\n".join(rows + bad_rows) + "\n")
+    output = str(folder / "output")
+    job = pipeline.EmbedJob(model="speech_embedding", output=output,
+                            input_manifest=str(manifest), class_labels=str(class_labels),
+                            batch_clips=5)
+    summary = pipeline.run(job, ["--runner=DirectRunner"])
+    return collection, output, summary
+
+
+def test_manifest_stretches_carry_ids_labels_and_times(labelled, speech_embedding_model):
+    collection, output, summary = labelled
+    parsed = read(records.read_embeddings(os.path.join(output, "embeddings-*.tfrecord")))
+    by_id = {record["id"].decode(): record for record in parsed.values()}
+    assert summary.clips == len(collection) and len(by_id) == len(collection)
+    for index, clip in enumerate(collection):
+        record = by_id[f"clip{index}"]
+        waveform, rate = soundfile.read(clip.path, dtype="float32")
+        stretch = waveform[round(0.5 * rate):round((clip.seconds - 0.25) * rate)]
+        expected = speech_embedding.embed(stretch)
+        scale = float(np.abs(expected).max())
+        np.testing.assert_allclose(record["embedding"], expected, rtol=SPEECH_RTOL,
+                                   atol=SPEECH_RTOL * scale)
+        assert sorted(set(record["labels"])) == [clip.label]
+        assert record["start_time_seconds"] == pytest.approx(0.5)
+        assert record["end_time_seconds"] == pytest.approx(clip.seconds - 0.25, abs=1e-4)
+
+
+def test_bad_manifest_rows_and_missing_files_are_dead_letters(labelled):
+    _, output, summary = labelled
+    letters = {letter.get("id") or letter["line"].split(",")[1]: letter["error"]
+               for letter in dead_letters(output)}
+    assert summary.dead_letters == 4
+    assert "the clip starts at 1000000000.0 s" in letters["late"]
+    assert "end 2.0 is not after start 3.0" in letters["backwards"]
+    assert "label '/m/nothing' is not a class index" in letters["unknown"]
+    assert "missing.wav: no such file" in letters["missing"]
+
+
+def test_classifier_learns_the_classes_from_the_float_records(labelled):
+    _, output, _ = labelled
+    trained = classifier.train(os.path.join(output, "embeddings-*.tfrecord"),
+                               num_classes=len(synthetic.CLASSES), epochs=40)
+    assert trained.losses[-1] < 0.2 * trained.losses[0]
+    assert trained.accuracies[-1] == 1.0
+
+
+def test_classifier_tool_writes_a_model(labelled, tmp_path):
+    _, output, _ = labelled
+    result = subprocess.run(
+        [sys.executable, "-m", "corpus.train_classifier",
+         f"--records={os.path.join(output, 'embeddings-*.tfrecord')}", "--num_classes=3",
+         "--epochs=5", f"--output={tmp_path / 'classifier.keras'}"],
+        cwd=onednn.REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "after 5 epochs" in result.stdout
+    model = tf.keras.models.load_model(tmp_path / "classifier.keras")
+    assert model.output_shape == (None, 3)
+
+
+def test_speaker_vectors_equal_the_embedder_for_short_and_long_clips(tmp_path):
+    model_dir = str(tmp_path / "speaker_model")
+    os.makedirs(model_dir)
+    config = speaker_model.MODEL_SIZES["small"]
+    speaker_embedder.write_config(model_dir, config)
+    speaker_embedder.save_weights(speaker_model.build(config=config), model_dir)
+    collection = synthetic.write_corpus(str(tmp_path / "audio"), 4, 1.0, 70.0)
+    output = str(tmp_path / "output")
+    job = pipeline.EmbedJob(model="speaker_embedding", output=output, model_path=model_dir,
+                            input_pattern=str(tmp_path / "audio" / "*"))
+    summary = pipeline.run(job, ["--runner=DirectRunner"])
+    assert summary.clips == 4 and summary.dead_letters == 0
+    embedder = speaker_embedder.Embedder(speaker_embedder.load_model(model_dir))
+    parsed = read(records.read_embeddings(os.path.join(output, "embeddings-*.tfrecord")))
+    for clip in collection:  # 1 s, 24 s and 47 s join a batch; 70 s streams from disk
+        vector = parsed[clip.path]["embedding"]
+        assert vector.shape == (1, 512)
+        np.testing.assert_allclose(vector[0], embedder.embed(clip.path), atol=1e-5)
+        assert parsed[clip.path]["window_seconds"] == pytest.approx(clip.seconds, abs=1e-3)
+
+
+class PrefixedLocalFileSystem(LocalFileSystem):
+    """`corpustest://PATH` reads the local PATH: a filesystem that is not local to Beam."""
+
+    PREFIX = "corpustest://"
+
+    @classmethod
+    def scheme(cls):
+        return "corpustest"
+
+    def open(self, path, *args, **kwargs):
+        return super().open(path[len(self.PREFIX):], *args, **kwargs)
+
+
+def test_remote_paths_are_copied_to_a_local_file_and_removed(tmp_path):
+    source = tmp_path / "tone.flac"
+    soundfile.write(source, np.sin(np.arange(1600) / 5.0).astype(np.float32), 16000)
+    remote = PrefixedLocalFileSystem.PREFIX + str(source)
+    assert not clips.is_local(remote) and clips.is_local(str(source))
+    with clips.local_file(remote) as local:
+        assert local != str(source) and local.endswith(".flac")
+        np.testing.assert_array_equal(soundfile.read(local)[0], soundfile.read(source)[0])
+    assert not os.path.exists(local)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model=speech_embedding", "--input_pattern={audio}/*", "--no_such_option=1"],
+     "error: unknown flag --no_such_option: neither this tool's nor a Beam pipeline option"),
+    (["--model=speech_embedding", "--input_pattern={audio}/*.mp3"],
+     "/*.mp3: no files match"),
+    (["--model=speech_embedding"], "error: give exactly one of --input_pattern and "
+                                   "--input_manifest"),
+    (["--model=speaker_embedding", "--input_pattern={audio}/*"],
+     "error: --model=speaker_embedding needs --model_path"),
+    (["--model=speech_embedding", "--input_pattern={audio}/*", "--output={used}"],
+     "already holds embeddings records of a job"),
+])
+def test_bad_invocations_are_one_error_line(args, message, tmp_path):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    soundfile.write(audio / "a.wav", np.zeros(16000, np.float32), 16000)
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "embeddings-00000-of-00001.tfrecord").write_bytes(b"")
+    args = [arg.format(audio=audio, used=used) for arg in args]
+    if not any(arg.startswith("--output") for arg in args):
+        args.append(f"--output={tmp_path / 'out'}")
+    result = run_embed(*args)
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_keyword_spotter_scores_every_window_of_a_run(tmp_path):
+    from speech_commands import architectures, dataset, features, settings
+    config = settings.TrainConfig(model_architecture="tiny_conv", wanted_words="yes,no")
+    model_settings = architectures.settings_for(config)
+    model = architectures.build_model(model_settings, config.model_architecture)
+    run_dir = str(tmp_path / "run")
+    os.makedirs(run_dir)
+    labels = tuple(dataset.prepare_words_list(config.words))
+    settings.write(run_dir, settings.RunSettings(config.model_architecture, labels,
+                                                 model_settings, config))
+    tf.train.CheckpointManager(tf.train.Checkpoint(model_variables=list(model.variables)),
+                               run_dir, max_to_keep=1, checkpoint_name="tiny_conv.ckpt"
+                               ).save(checkpoint_number=1)
+    audio_dir = tmp_path / "audio"
+    audio_dir.mkdir()
+    rng = np.random.default_rng(5)
+    waveforms = {"short.wav": rng.uniform(-0.3, 0.3, 9600),  # 0.6 s: one padded window
+                 "long.wav": rng.uniform(-0.3, 0.3, 52800)}  # 3.3 s: 10 windows at 250 ms
+    for name, waveform in waveforms.items():
+        soundfile.write(audio_dir / name, waveform.astype(np.float32), 16000, subtype="FLOAT")
+    output = str(tmp_path / "output")
+    job = pipeline.EmbedJob(model="keyword_spotter", output=output, model_path=run_dir,
+                            input_pattern=str(audio_dir / "*"),
+                            model_options=(("stride_ms", 250.0),))
+    assert pipeline.run(job, ["--runner=DirectRunner"]).clips == 2
+    parsed = read(records.read_embeddings(os.path.join(output, "embeddings-*.tfrecord")))
+    featurize = features.BatchFeaturizer(model_settings)
+    for name, waveform in waveforms.items():
+        record = parsed[str(audio_dir / name)]
+        padded = np.pad(waveform, (0, max(0, 16000 - waveform.size))).astype(np.float32)
+        starts = range(0, padded.size - 16000 + 1, 4000)
+        windows = np.stack([padded[start:start + 16000] for start in starts])
+        expected = tf.nn.softmax(model(featurize(windows), training=False)).numpy()
+        np.testing.assert_allclose(record["embedding"], expected, atol=1e-5)
+        np.testing.assert_allclose(record["offset_seconds"], np.array(starts) / 16000)
+        assert record["window_seconds"] == pytest.approx(1.0)
+    assert len(parsed[str(audio_dir / "long.wav")]["embedding"]) == 10

@@ -1,0 +1,82 @@
+"""Libraries below, thin command-line tools on top: no tool module imports another tool.
+
+A tool module is one with an `if __name__ == "__main__":` block. Whatever two tools share
+lives in a library module both import; a tool that needs another tool's work runs it as a
+program. Checked on the source with `ast`, over every package of the project, imports inside
+functions included.
+"""
+
+import ast
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _packages() -> list[str]:
+    return sorted(name for name in os.listdir(ROOT)
+                  if os.path.isfile(os.path.join(ROOT, name, "__init__.py")))
+
+
+def _modules() -> dict[str, ast.Module]:
+    """Dotted module name -> parsed source, for every module of every package."""
+    modules = {}
+    for package in _packages():
+        for folder, _, files in os.walk(os.path.join(ROOT, package)):
+            for name in files:
+                if not name.endswith(".py"):
+                    continue
+                path = os.path.join(folder, name)
+                dotted = os.path.relpath(path, ROOT)[:-3].replace(os.sep, ".")
+                dotted = dotted.removesuffix(".__init__")
+                with open(path, encoding="utf-8") as source:
+                    modules[dotted] = ast.parse(source.read(), path)
+    return modules
+
+
+def _is_tool(tree: ast.Module) -> bool:
+    for node in tree.body:
+        if (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+                and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
+                and any(isinstance(c, ast.Constant) and c.value == "__main__"
+                        for c in node.test.comparators)):
+            return True
+    return False
+
+
+def _imported(module: str, tree: ast.Module, known: set[str]) -> set[str]:
+    """Project modules `tree` imports (`from package import module` counts as the module)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = module.rsplit(".", node.level)[0]
+                base = f"{parent}.{base}" if base else parent
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.update(name for name in names if name in known)
+    return found
+
+
+MODULES = _modules()
+TOOLS = sorted(name for name, tree in MODULES.items() if _is_tool(tree))
+
+
+def test_the_scan_sees_the_tools():
+    assert {"speech_commands.train", "speech_commands.freeze", "speech_commands.listen",
+            "speech_commands.demo", "speech_commands.streaming_accuracy",
+            "export.hub"} <= set(TOOLS)
+    assert "speech_commands.training" in MODULES and "speech_commands.training" not in TOOLS
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_no_tool_imports_another_tool(tool):
+    imported_tools = sorted(_imported(tool, MODULES[tool], set(MODULES)) & set(TOOLS) - {tool})
+    assert not imported_tools, f"{tool} imports the tool(s) {imported_tools}: move what they " \
+                               "share into a library module"
+

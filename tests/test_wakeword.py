@@ -1,0 +1,181 @@
+"""wakeword: a tiny training run end to end, its tools against offline scoring, FA/h counting."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import onednn
+from earshot import audio
+from wakeword import detect, evaluation, phonemes, voices
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--steps=40", "--positives=24", "--confusable_speakers=1", "--speech_minutes=1",
+        "--noise_minutes=0.5", "--calibration_minutes=1", "--calibration_positives=8"]
+
+
+def _run(module: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, input=stdin,
+                          capture_output=True, timeout=900, check=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    """A model folder from `wakeword.train` with a few voices and a few steps."""
+    folder = str(tmp_path_factory.mktemp("wakeword") / "hey_jarvis")
+    result = _run("wakeword.train", "--phrase=hey jarvis", f"--output_dir={folder}", *TINY)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    return folder
+
+
+@pytest.fixture(scope="module")
+def probe_wav(tmp_path_factory) -> str:
+    """10 s: silence, the phrase twice (espeak-ng), noise between."""
+    phrase = voices.say(voices.Utterance("espeak-ng", "en-us+m3", "hey jarvis"))
+    noise = np.random.default_rng(0).standard_normal(30000).astype(np.float32) * 0.02
+    waveform = np.concatenate([np.zeros(40000, np.float32), phrase, noise, 0.7 * phrase,
+                               np.zeros(40000, np.float32)])
+    path = str(tmp_path_factory.mktemp("probe") / "probe.wav")
+    audio.write_wav(path, waveform, 16000)
+    return path
+
+
+def test_training_writes_every_output(tiny_model):
+    names = set(os.listdir(tiny_model))
+    assert {"wakeword.tflite", "manifest.json", "saved_model", "head.weights.h5", "metrics.json",
+            "det.png"} <= names
+    with open(os.path.join(tiny_model, "manifest.json")) as manifest_file:
+        manifest = json.load(manifest_file)
+    assert manifest["phrase"] == "hey jarvis"
+    assert manifest["sample_rate"] == 16000 and manifest["hop_samples"] == 1280
+    assert 0 < manifest["threshold"] <= 1 and manifest["smoothing_hops"] >= 1
+    with open(os.path.join(tiny_model, "metrics.json")) as metrics_file:
+        metrics = json.load(metrics_file)
+    assert metrics["calibration"]["fa_per_hour"] <= 0.5
+    assert metrics["training_windows"]["positive"] > 0
+    assert len(metrics["det"]["frr"]) == len(metrics["det"]["fa_per_hour"])
+    with open(os.path.join(tiny_model, "det.png"), "rb") as png:
+        assert png.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def _csv_scores(path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    with open(path, newline="") as scores_file:
+        rows = list(csv.DictReader(scores_file))
+    return ([r["file"] for r in rows], np.array([float(r["time_s"]) for r in rows]),
+            np.array([float(r["score"]) for r in rows]))
+
+
+@pytest.mark.parametrize("mode", onednn.MODES)
+def test_score_tool_matches_offline_scoring_and_saved_model(mode, tiny_model, probe_wav,
+                                                            tmp_path):
+    output = str(tmp_path / "scores.csv")
+    result = _run("wakeword.score", f"--model={tiny_model}", f"--input={probe_wav},{probe_wav}",
+                  f"--output={output}")
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    files, times, scores = _csv_scores(output)
+    hops = audio.load(probe_wav, 16000).size // 1280
+    assert files == [probe_wav] * (2 * hops)  # restarted per file: both halves equal
+    np.testing.assert_allclose(times[:hops], (np.arange(hops) + 1) * 0.08, atol=1e-6)
+    np.testing.assert_array_equal(scores[:hops], scores[hops:])
+    assert np.all(scores[:24] == 0) and scores[24:].max() > 0
+    offline = onednn.run_python("""
+        from earshot import audio
+        from wakeword import export
+        waveform = audio.load(ARGS["wav"], 16000)
+        head = export.load_head(ARGS["model"])
+        saved = tf.saved_model.load(ARGS["model"] + "/saved_model")
+        report([export.file_scores(head, waveform).tolist(),
+                saved.score(tf.constant(waveform)).numpy().tolist()])
+    """, mode, wav=probe_wav, model=tiny_model)
+    np.testing.assert_allclose(scores[:hops], offline[0], atol=1e-4)
+    np.testing.assert_allclose(scores[:hops], offline[1], atol=1e-4)
+
+
+def test_listen_on_file_and_stdin_agrees_with_offline_detections(tiny_model, probe_wav,
+                                                                 tmp_path):
+    # A threshold the probe crosses a few times, so that there are detections to compare.
+    folder = str(tmp_path / "model")
+    shutil.copytree(tiny_model, folder)
+    scores_csv = str(tmp_path / "scores.csv")
+    assert _run("wakeword.score", f"--model={folder}", f"--input={probe_wav}",
+                f"--output={scores_csv}").returncode == 0
+    _, _, scores = _csv_scores(scores_csv)
+    with open(os.path.join(folder, "manifest.json")) as manifest_file:
+        manifest = json.load(manifest_file)
+    # Halfway between two smoothed scores well apart, so that the CSV's 6 decimals decide
+    # nothing.
+    levels = np.unique(detect.smooth(scores, 2)[24:])
+    index = int(0.8 * levels.size)
+    while levels[index + 1] - levels[index] < 1e-4:
+        index += 1
+    manifest["threshold"] = float(levels[index] + levels[index + 1]) / 2
+    manifest["smoothing_hops"] = 2
+    with open(os.path.join(folder, "manifest.json"), "w") as manifest_file:
+        json.dump(manifest, manifest_file)
+    expected = detect.detection_hops(detect.smooth(scores, 2), manifest["threshold"])
+    assert expected
+    expected_lines = [f"{(h + 1) * 0.08:8.3f} s" for h in expected]
+    from_file = _run("wakeword.listen", f"--model={folder}", f"--input={probe_wav}")
+    pcm = (np.clip(audio.load(probe_wav, 16000), -1, 1) * 32767).astype("<i2").tobytes()
+    from_stdin = _run("wakeword.listen", f"--model={folder}", "--input=-", stdin=pcm)
+    for result in (from_file, from_stdin):
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        lines = result.stdout.decode().splitlines()
+        assert [line[:10] for line in lines] == expected_lines
+        assert all("hey jarvis" in line for line in lines)
+
+
+def test_tools_reject_bad_input_in_one_line(tiny_model, tmp_path):
+    missing = _run("wakeword.listen", f"--model={tiny_model}", f"--input={tmp_path}/none.wav")
+    not_a_model = _run("wakeword.score", f"--model={tmp_path}", f"--input={tmp_path}/x.wav",
+                       f"--output={tmp_path}/out.csv")
+    for result in (missing, not_a_model):
+        assert result.returncode == 2
+        lines = result.stderr.decode().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert not os.path.exists(tmp_path / "out.csv")
+
+
+def test_false_accepts_per_hour_on_a_constructed_stream():
+    hops = 45000  # one hour
+    scores = np.zeros(hops, np.float32)
+    scores[1000:1005] = 0.9   # fires once
+    scores[1010:1013] = 0.95  # 0.8-1.0 s later: inside the 2 s refractory time
+    scores[1040:1042] = 0.9   # 3.2 s after the first: fires again
+    scores[5000] = 0.9        # one hop: smoothing over 3 hops keeps it at 0.3
+    scores[9000:9003] = 0.8   # three hops: the smoothed score reaches 0.53 at the second
+    scores[20000:20004] = 0.4  # below threshold
+    detector = detect.Detector(threshold=0.5, smoothing_hops=3)
+    found = detect.detection_hops(detect.smooth(scores, 3), 0.5)
+    assert found == [1001, 1041, 9001]
+    assert detect.count_false_accepts([scores], detector) == 3
+    assert detect.hours([scores]) == pytest.approx(1.0)
+    assert detect.count_false_accepts([scores], detect.Detector(0.5, 1)) == 4
+    trigger = detect.Trigger(detector)
+    assert [h for h, s in enumerate(scores) if trigger.update(s)] == found
+    # 0.5 FA/h on 2 h allows one: the lowest threshold with at most one detection.
+    two_hours = [scores, np.zeros(hops, np.float32)]
+    threshold = detect.calibrate(two_hours, 0.5, 3)
+    assert detect.count_false_accepts(two_hours, detect.Detector(threshold, 3)) <= 1
+    assert detect.count_false_accepts(two_hours, detect.Detector(threshold - 1e-3, 3)) > 1
+    events = [(80.0, 81.0, "a"), (600.0, 601.0, "b"), (720.0, 720.1, "c")]
+    assert evaluation.detected(scores, events, detector).tolist() == [True, False, True]
+
+
+def test_confusables_are_near_the_phrase_but_never_it():
+    accents = phonemes.phrase_phonemes("hey jarvis")
+    primary = accents["en-us"]
+    assert phonemes.tokenize("dZ'A@vIs") == ["dZ", "'", "A@", "v", "I", "s"]
+    kinds = phonemes.confusables(primary, list(accents.values()))
+    positive_keys = {phonemes.key(v) for p in accents.values()
+                     for v in phonemes.positive_variants(p)}
+    assert all(kinds[kind] for kind in ("parts", "neighbours", "rhymes"))
+    for strings in kinds.values():
+        assert not {phonemes.key(s) for s in strings} & positive_keys
+    assert "dZ'A@vIs" in kinds["parts"]  # the second word alone
+    assert "s'eI dZ'A@vIs" in kinds["rhymes"]  # "say jarvis"

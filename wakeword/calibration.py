@@ -1,0 +1,67 @@
+"""Choosing the smoothing and the threshold on held-out audio, and the numbers behind them.
+
+The held-out audio is espeak-ng voices of `data.CALIBRATION_VARIANTS` (never trained on):
+ordinary sentences and confusable clips (negatives, each clip its own short stream), and
+positive clips. For each
+smoothing the threshold is the lowest that gives at most the target false accepts per hour
+on the negatives; the smoothing whose threshold keeps the most held-out positives wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from wakeword import data as data_lib, detect, model as model_lib
+
+SMOOTHING_CHOICES = (1, 2, 3, 5)
+DET_THRESHOLDS = np.concatenate([np.linspace(0.01, 0.9, 90), 1 - np.logspace(-1, -5, 41)])
+
+
+@dataclasses.dataclass
+class Calibration:
+    threshold: float
+    smoothing_hops: int
+    negative_hours: float
+    false_accepts: int
+    recall: float
+    det_thresholds: np.ndarray
+    det_frr: np.ndarray
+    det_fa_per_hour: np.ndarray
+
+
+def stream_scores(head: keras.Model, group: data_lib.Group) -> list[np.ndarray]:
+    """Per-hop scores of each stream (or clip) of `group`, as the streaming model gives them."""
+    return [model_lib.offline_scores(head, group.stream_embeddings(i), int(group.stream_samples[i]))
+            for i in range(len(group.stream_samples))]
+
+
+def clip_peaks(head: keras.Model, group: data_lib.Group, smoothing_hops: int) -> np.ndarray:
+    """Each positive clip's highest smoothed score over hops whose window holds the phrase's end."""
+    labels = group.labels.reshape(len(group.stream_samples), -1)
+    peaks = []
+    for scores, clip_labels in zip(stream_scores(head, group), labels):
+        smoothed = detect.smooth(scores, smoothing_hops)[model_lib.FIRST_SCORED_HOP:]
+        peaks.append(smoothed[:clip_labels.size][clip_labels != data_lib.NEGATIVE].max())
+    return np.array(peaks)
+
+
+def calibrate(head: keras.Model, training: data_lib.TrainingData, target_fa_per_hour: float
+              ) -> Calibration:
+    negatives = (stream_scores(head, training.calibration)
+                 + stream_scores(head, training.calibration_confusables))
+    best = None
+    for smoothing in SMOOTHING_CHOICES:
+        peaks = clip_peaks(head, training.calibration_positives, smoothing)
+        threshold = detect.calibrate(negatives, target_fa_per_hour, smoothing)
+        recall = float(np.mean(peaks >= threshold))
+        if best is None or recall > best[0]:
+            best = (recall, smoothing, threshold, peaks)
+    recall, smoothing, threshold, peaks = best
+    detector = detect.Detector(threshold, smoothing)
+    frr, fa = detect.det_curve(negatives, peaks, smoothing, DET_THRESHOLDS)
+    return Calibration(threshold, smoothing, detect.hours(negatives),
+                       detect.count_false_accepts(negatives, detector), recall,
+                       DET_THRESHOLDS, frr, fa)

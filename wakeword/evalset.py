@@ -1,0 +1,142 @@
+"""The evaluation audio of a phrase: files on disk with the times of what is said in them.
+
+Everything is spoken by flite and festival (never by espeak-ng, the training engine), with
+evaluation sentences (`text.split(evaluation=True)`) and rooms and noise drawn with their own
+seeds. The set is a folder of 16 kHz WAV files and `events.json`:
+
+    positives_<condition>.wav   the phrase by every evaluation voice, each inside 2.5-4 s of
+                                context before and 1.5-2.5 s after; conditions:
+                                clean, speech (ordinary speech at 10 dB SNR), noise (coloured
+                                noise at 5 dB SNR), reverberant (a room with RT60 0.3-1.0 s)
+    confusables.wav             text near-misses of the phrase, each by several voices, in context
+    speech_NN.wav               ordinary sentences, about 2.5 minutes per voice
+
+`events.json` maps each file to its kind and its [start_s, end_s, text] events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import random
+
+import numpy as np
+
+from earshot import audio, fileio, progress
+from wakeword import augment, phonemes, text, voices
+
+CONDITIONS = ("clean", "speech", "noise", "reverberant")
+SPEECH_SNR_DB = 10.0
+NOISE_SNR_DB = 5.0
+EVAL_RT60 = (0.3, 1.0)
+EVENTS_NAME = "events.json"
+CONFUSABLE_VOICES = 6  # voices per confusable text
+VERSION = "1"
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalFile:
+    path: str
+    kind: str  # "positive:<condition>", "confusable" or "speech"
+    events: list[tuple[float, float, str]]
+
+
+def _floor(rng: np.random.Generator, samples: int) -> np.ndarray:
+    return augment.coloured_noise(rng, samples, "white") * 10 ** (-70 / 20)
+
+
+def _in_context(rng: np.random.Generator, said: list[np.ndarray], texts: list[str],
+                condition: str, backgrounds: list[np.ndarray]
+                ) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
+    """Utterances one after another, each between 2.5-4 s and 1.5-2.5 s of context."""
+    pieces, events, position = [], [], 0
+    for waveform, words in zip(said, texts):
+        first, last = augment.speech_extent(waveform)
+        speech = augment.set_peak(waveform[first:last], rng.uniform(-20, -3))
+        if condition == "reverberant":
+            response = augment.room_impulse_response(rng, float(rng.uniform(*EVAL_RT60)))
+            speech = augment.reverberate(np.concatenate(
+                [speech, np.zeros(response.size // 2, np.float32)]), response)
+        before = int(rng.uniform(2.5, 4.0) * 16000)
+        after = int(rng.uniform(1.5, 2.5) * 16000)
+        segment = np.zeros(before + speech.size + after, np.float32)
+        segment[before:before + speech.size] = speech
+        if condition == "speech":
+            source = backgrounds[rng.integers(len(backgrounds))]
+            start = rng.integers(max(1, source.size - segment.size))
+            noise = np.resize(source[start:start + segment.size], segment.size)
+            segment = _mix_against(segment, speech, noise, SPEECH_SNR_DB)
+        elif condition == "noise":
+            noise = augment.coloured_noise(rng, segment.size, rng.choice(["white", "pink", "brown"]))
+            segment = _mix_against(segment, speech, noise, NOISE_SNR_DB)
+        segment = segment + _floor(rng, segment.size)
+        events.append(((position + before) / 16000, (position + before + last - first) / 16000,
+                       words))
+        pieces.append(segment)
+        position += segment.size
+    return np.concatenate(pieces), events
+
+
+def _mix_against(segment: np.ndarray, speech: np.ndarray, noise: np.ndarray, snr_db: float
+                 ) -> np.ndarray:
+    """`segment` plus `noise` at `snr_db` below the speech it holds (not below its silences)."""
+    scale = np.sqrt(augment.active_power(speech) /
+                    (augment.active_power(noise) * 10 ** (snr_db / 10)))
+    return (segment + scale * noise).astype(np.float32)
+
+
+def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 1234
+          ) -> list[EvalFile]:
+    """Writes the evaluation set of `phrase` into `folder` (or reads it back if complete)."""
+    events_path = os.path.join(folder, EVENTS_NAME)
+    if os.path.exists(events_path):
+        with open(events_path, encoding="utf-8") as saved:
+            return [EvalFile(os.path.join(folder, f["path"]), f["kind"],
+                             [tuple(e) for e in f["events"]]) for f in json.load(saved)]
+    for engine in ("flite", "festival"):
+        voices.require(engine)
+    rng = np.random.default_rng(seed)
+    shuffle = random.Random(seed)
+    templates = voices.eval_voices(seed)
+    sentences = text.split(evaluation=True)
+    shuffle.shuffle(sentences)
+    per_voice = int(negative_hours * 3600 / len(templates) / 4.2) + 1  # ~4.2 s per sentence
+    speech_utterances = [dataclasses.replace(t, text=" ".join(
+        sentences[(i * per_voice + j) % len(sentences)] for j in range(per_voice)))
+        for i, t in enumerate(templates)]
+    speech = voices.say_all(speech_utterances, "evaluation speech")
+    files = []
+    os.makedirs(folder, exist_ok=True)
+    for index, waveform in enumerate(speech):
+        path = os.path.join(folder, f"speech_{index:02d}.wav")
+        audio.write_wav(path, augment.set_peak(waveform, rng.uniform(-15, -3))
+                        + _floor(rng, waveform.size), 16000)
+        files.append(EvalFile(path, "speech", []))
+    variants = [phrase, phrase.capitalize() + ".", phrase.replace(" ", ", ", 1) + "!"]
+    positives = [dataclasses.replace(t, text=variants[i % len(variants)])
+                 for i, t in enumerate(templates)]
+    said = voices.say_all(positives, "evaluation positives")
+    for condition in progress.track(CONDITIONS, "building evaluation conditions"):
+        waveform, events = _in_context(rng, said, [u.text for u in positives], condition, speech)
+        path = os.path.join(folder, f"positives_{condition}.wav")
+        audio.write_wav(path, waveform, 16000)
+        files.append(EvalFile(path, f"positive:{condition}", events))
+    near = phonemes.text_confusables(phrase, text.vocabulary())
+    confusable_utterances = [dataclasses.replace(t, text=words) for words in near
+                             for t in shuffle.sample(templates, CONFUSABLE_VOICES)]
+    said = voices.say_all(confusable_utterances, "evaluation confusables")
+    waveform, events = _in_context(rng, said, [u.text for u in confusable_utterances], "clean", speech)
+    path = os.path.join(folder, "confusables.wav")
+    audio.write_wav(path, waveform, 16000)
+    files.append(EvalFile(path, "confusable", events))
+    with fileio.atomic_open(events_path, "w", encoding="utf-8") as out:
+        json.dump([{"path": os.path.basename(f.path), "kind": f.kind, "events": f.events}
+                   for f in files], out, indent=1)
+    return files
+
+
+def default_folder(phrase: str, negative_hours: float) -> str:
+    digest = hashlib.sha1(f"{VERSION}|{phrase}|{negative_hours}".encode()).hexdigest()[:12]
+    return fileio.cache_dir("wakeword", "eval", digest)

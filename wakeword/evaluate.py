@@ -1,0 +1,85 @@
+r"""Evaluates a wake-word model, and openWakeWord's pretrained one, on the same audio.
+
+    python -m wakeword.evaluate --model=/tmp/hey_jarvis [--openwakeword=hey_jarvis_v0.1] \
+        [--output=metrics.json] [--negative_hours=2]
+
+The evaluation set (`wakeword.evalset`: flite and festival voices, never espeak-ng) is built
+once into `--data_dir` (default: the cache). The model folder's scores are computed offline
+(`export.file_scores`, which equals the streaming model's, see tests); openWakeWord's are
+its stream's (`wakeword.openwakeword`) and are cached per file. Prints a Markdown table and
+writes the metrics (and `--det_plot`, both models' DET curves) atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import numpy as np
+from absl import flags
+
+from earshot import audio, cli, fileio, progress
+from wakeword import detect, evalset, evaluation, export, openwakeword, plots, runtime
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("model", None, "Model folder written by wakeword.train.", required=True)
+    flags.DEFINE_string("openwakeword", None, "An openWakeWord 0.5.1 model to compare with, "
+                        "e.g. hey_jarvis_v0.1 (default: none).")
+    flags.DEFINE_string("data_dir", None, "Evaluation set folder (built if missing; default: "
+                        "in the cache, per phrase).")
+    flags.DEFINE_float("negative_hours", 2.0, "Hours of ordinary speech in the evaluation set.")
+    flags.DEFINE_string("output", None, "Metrics JSON to write (default: MODEL/evaluation.json).")
+    flags.DEFINE_string("det_plot", None, "DET plot PNG to write (default: MODEL/evaluation_det.png).")
+
+
+def _cached_scores(path: str, name: str, score) -> np.ndarray:
+    with open(path, "rb") as wav:
+        digest = hashlib.sha1(wav.read()).hexdigest()[:16]
+    cache = os.path.join(fileio.cache_dir("wakeword", "scores"), f"{name}-{digest}.npy")
+    if os.path.exists(cache):
+        return np.load(cache)
+    scores = score(audio.load(path, 16000))
+    with fileio.atomic_file(cache) as staging:
+        np.save(staging, scores)
+    return scores
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    manifest = runtime.Manifest.read(FLAGS.model)
+    head = export.load_head(FLAGS.model)
+    folder = FLAGS.data_dir or evalset.default_folder(manifest.phrase, FLAGS.negative_hours)
+    files = evalset.build(manifest.phrase, folder, FLAGS.negative_hours)
+    models = {"earshot": (lambda path: export.file_scores(head, audio.load(path, 16000)),
+                          detect.Detector(manifest.threshold, manifest.smoothing_hops,
+                                          manifest.refractory_s))}
+    if FLAGS.openwakeword:
+        name = FLAGS.openwakeword
+        models[f"openWakeWord {name}"] = (
+            lambda path: _cached_scores(path, name,
+                                        lambda waveform: openwakeword.file_scores(waveform, name)),
+            detect.Detector(openwakeword.DEFAULT_THRESHOLD, 1, manifest.refractory_s))
+    results = {}
+    for label, (score, detector) in models.items():
+        scores = {f.path: score(f.path) for f in progress.track(files, f"scoring with {label}")}
+        results[label] = evaluation.metrics(files, scores, detector)
+    output = FLAGS.output or os.path.join(FLAGS.model, "evaluation.json")
+    with fileio.atomic_open(output, "w") as out:
+        json.dump({"phrase": manifest.phrase, "data_dir": folder, "models": results}, out, indent=2)
+    plots.det({label: (np.array(m["det"]["frr"]), np.array(m["det"]["fa_per_hour"]))
+               for label, m in results.items()},
+              f'"{manifest.phrase}": flite and festival voices, '
+              f'{next(iter(results.values()))["negative_hours"]:.2f} h of negatives',
+              FLAGS.det_plot or os.path.join(FLAGS.model, "evaluation_det.png"),
+              {label: (m["fa_per_hour"], float(np.mean(list(m["frr"].values()))))
+               for label, m in results.items()})
+    print(evaluation.table(results))
+
+
+if __name__ == "__main__":
+    define_flags()
+    cli.run(main)

@@ -1,0 +1,107 @@
+"""Training the head on cached embedding windows, with the imbalance of real use.
+
+In use a wake word is a few seconds a day and everything else is negative, so a false accept
+costs far more than a miss. Each batch holds `POSITIVES` positive windows, `CONFUSABLES`
+windows of near-miss phrases and `NEGATIVES` windows of ordinary speech, non-speech and
+phrase fragments; the loss weight of negatives ramps from 1 to `max_negative_weight` (as
+openWakeWord's trainer does), so the head first learns the phrase and then to be silent on
+everything else. From half-way on, half of each batch's negatives are *mined*: drawn from the
+negatives the current head scores highest (re-mined every quarter of the run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from earshot import progress
+from wakeword import data as data_lib, model as model_lib
+
+POSITIVES, CONFUSABLES, NEGATIVES = 128, 128, 256
+HARD_FRACTION = 0.05  # share of negatives in the mined pool
+LEARNING_RATE = 1e-3
+
+
+@dataclasses.dataclass(frozen=True)
+class FitSettings:
+    steps: int = 2000
+    max_negative_weight: float = 20.0
+    dropout: float = 0.3
+    seed: int = 0
+
+
+class Pool:
+    """Windows of one label drawn from several groups: `gather(indices)` -> `[n, 16, 96]`."""
+
+    def __init__(self, groups: list[data_lib.Group], label: int):
+        self.embeddings = np.concatenate([g.embeddings for g in groups]).astype(np.float32)
+        offsets = np.cumsum([0] + [len(g.embeddings) for g in groups[:-1]])
+        self.ends = np.concatenate([g.ends[g.labels == label] + o
+                                    for g, o in zip(groups, offsets)]).astype(np.int64)
+
+    def __len__(self) -> int:
+        return self.ends.size
+
+    def gather(self, indices: np.ndarray) -> np.ndarray:
+        return model_lib.windows(self.embeddings, self.ends[indices])
+
+
+def scores(head: keras.Model, pool: Pool, batch: int = 8192) -> np.ndarray:
+    """The head's logits for every window of `pool`."""
+    return np.concatenate([head(pool.gather(np.arange(i, min(i + batch, len(pool)))),
+                                training=False).numpy()[:, 0]
+                           for i in range(0, len(pool), batch)])
+
+
+def train_head(training: data_lib.TrainingData, settings: FitSettings) -> keras.Model:
+    """A head trained on `training`'s positive, confusable and other negative windows."""
+    head = model_lib.build_head(settings.seed, settings.dropout)
+    positives = Pool([training.positives], data_lib.POSITIVE)
+    confusables = Pool([training.confusables], data_lib.NEGATIVE)
+    negatives = Pool([training.positives, training.speech, training.noise], data_lib.NEGATIVE)
+    if not len(positives) or not len(negatives):
+        raise ValueError("no positive or no negative windows to train on")
+    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
+        LEARNING_RATE, settings.steps, alpha=0.05))
+
+    @tf.function
+    def step(x, y, w):
+        with tf.GradientTape() as tape:
+            logits = head(x, training=True)[:, 0]
+            loss = tf.reduce_sum(w * tf.nn.sigmoid_cross_entropy_with_logits(y, logits)) \
+                / tf.reduce_sum(w)
+        gradients = tape.gradient(loss, head.trainable_weights)
+        optimizer.apply_gradients(zip(gradients, head.trainable_weights))
+        return loss
+
+    rng = np.random.default_rng(settings.seed)
+    hard = np.arange(len(negatives))
+    hard_confusables = np.arange(max(len(confusables), 1))
+    remine_at = {settings.steps // 2, 3 * settings.steps // 4}
+    labels = np.concatenate([np.ones(POSITIVES), np.zeros(CONFUSABLES + NEGATIVES)]
+                            ).astype(np.float32)
+    for index in progress.track(range(settings.steps), "training the head"):
+        if index in remine_at:
+            hard = np.argsort(-scores(head, negatives))[:max(1, int(HARD_FRACTION * len(negatives)))]
+            if len(confusables):
+                hard_confusables = np.argsort(-scores(head, confusables))[
+                    :max(1, len(confusables) // 4)]
+        mined = index >= settings.steps // 2
+        half = NEGATIVES // 2 if mined else 0
+        negative_indices = np.concatenate([rng.integers(len(negatives), size=NEGATIVES - half),
+                                           rng.choice(hard, size=half)])
+        batch = [positives.gather(rng.integers(len(positives), size=POSITIVES))]
+        if len(confusables):
+            source = hard_confusables if mined else np.arange(len(confusables))
+            batch.append(confusables.gather(rng.choice(source, size=CONFUSABLES)))
+        else:
+            batch.append(negatives.gather(rng.integers(len(negatives), size=CONFUSABLES)))
+        batch.append(negatives.gather(negative_indices))
+        weight = 1.0 + (settings.max_negative_weight - 1.0) * min(1.0, 2.0 * index / settings.steps)
+        weights = np.concatenate([np.ones(POSITIVES), np.full(CONFUSABLES + NEGATIVES, weight)]
+                                 ).astype(np.float32)
+        step(tf.constant(np.concatenate(batch)), tf.constant(labels), tf.constant(weights))
+    return head

@@ -1,0 +1,116 @@
+r"""Trains a wake-word model from the phrase's text alone.
+
+    python -m wakeword.train --phrase="hey jarvis" --output_dir=/tmp/hey_jarvis \
+        [--target_fa_per_hour=0.5] [--overwrite]
+
+espeak-ng speaks the phrase in many voices and its near-misses (`wakeword.phonemes`),
+ordinary sentences and non-speech are added, everything goes through rooms and noise and is
+embedded once (`wakeword.data`, cached), a head is trained on windows of 16 embeddings
+(`wakeword.fit`) and its threshold calibrated on held-out voices to the target false
+accepts per hour (`wakeword.calibration`). The folder gets the streaming TFLite model, its
+manifest, a SavedModel, the head's weights, `metrics.json` and `det.png`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+
+from absl import flags, logging
+
+from earshot import cli, fileio, progress
+from earshot.errors import InvalidInput
+from wakeword import calibration, data as data_lib, export, fit, plots, runtime
+from wakeword import model as model_lib
+
+FLAGS = flags.FLAGS
+METRICS_NAME = "metrics.json"
+DET_NAME = "det.png"
+
+
+def define_flags() -> None:
+    defaults = data_lib.Scale()
+    flags.DEFINE_string("phrase", None, "The wake phrase, as text.", required=True)
+    flags.DEFINE_string("output_dir", None, "The model folder to write.", required=True)
+    flags.DEFINE_float("target_fa_per_hour", 0.5, "False accepts per hour the threshold is "
+                       "calibrated to on held-out negative audio.")
+    flags.DEFINE_bool("overwrite", False, "Replace --output_dir if it exists.")
+    flags.DEFINE_integer("steps", fit.FitSettings().steps, "Training steps of the head.")
+    flags.DEFINE_integer("positives", defaults.positives, "Positive utterances (voices).")
+    flags.DEFINE_integer("confusable_speakers", defaults.confusable_speakers,
+                         "Voices per confusable phrase.")
+    flags.DEFINE_float("speech_minutes", defaults.speech_minutes, "Ordinary speech, minutes.")
+    flags.DEFINE_float("noise_minutes", defaults.noise_minutes, "Non-speech, minutes.")
+    flags.DEFINE_float("calibration_minutes", defaults.calibration_minutes,
+                       "Held-out negative speech for the threshold, minutes.")
+    flags.DEFINE_integer("calibration_positives", defaults.calibration_positives,
+                         "Held-out positive utterances for the DET curve.")
+    flags.DEFINE_integer("seed", 0, "Seed of voices, augmentation and training.")
+
+
+def train(phrase: str, output_dir: str, target_fa_per_hour: float, scale: data_lib.Scale,
+          settings: fit.FitSettings, overwrite: bool = False) -> dict:
+    """Builds the model folder; returns its metrics."""
+    if target_fa_per_hour <= 0:
+        raise InvalidInput(f"--target_fa_per_hour must be > 0, got {target_fa_per_hour}")
+    started = time.monotonic()
+    with fileio.atomic_dir(output_dir, overwrite=overwrite) as staging:
+        training = data_lib.build(phrase, scale, settings.seed)
+        data_seconds = time.monotonic() - started
+        head = fit.train_head(training, settings)
+        progress.say("calibrating the threshold on held-out voices")
+        result = calibration.calibrate(head, training, target_fa_per_hour)
+        manifest = runtime.Manifest(
+            phrase=phrase, threshold=round(result.threshold, 6),
+            smoothing_hops=result.smoothing_hops, refractory_s=calibration.detect.REFRACTORY_S,
+            sample_rate=16000, hop_samples=model_lib.HOP_SAMPLES,
+            first_scored_hop=model_lib.FIRST_SCORED_HOP, target_fa_per_hour=target_fa_per_hour)
+        progress.say("exporting the streaming model")
+        export.write(staging, head, manifest)
+        plots.det({"earshot (held-out espeak-ng voices)": (result.det_frr, result.det_fa_per_hour)},
+                  f'"{phrase}": held-out voices, {result.negative_hours:.2f} h of negatives',
+                  os.path.join(staging, DET_NAME),
+                  {"manifest": (result.false_accepts / result.negative_hours, 1 - result.recall)})
+        metrics = {
+            "phrase": phrase, "threshold": manifest.threshold,
+            "smoothing_hops": manifest.smoothing_hops,
+            "calibration": {"negative_hours": result.negative_hours,
+                            "false_accepts": result.false_accepts,
+                            "fa_per_hour": result.false_accepts / result.negative_hours,
+                            "held_out_positives": len(training.calibration_positives.stream_samples),
+                            "recall": result.recall},
+            "det": {"threshold": result.det_thresholds.tolist(), "frr": result.det_frr.tolist(),
+                    "fa_per_hour": result.det_fa_per_hour.tolist()},
+            "training_windows": {
+                "positive": int((training.positives.labels == data_lib.POSITIVE).sum()),
+                "confusable": int(training.confusables.labels.size),
+                "negative": int((training.positives.labels == data_lib.NEGATIVE).sum()
+                                + training.speech.labels.size + training.noise.labels.size)},
+            "scale": dataclasses.asdict(scale), "fit": dataclasses.asdict(settings),
+            "seconds": {"data": data_seconds, "total": time.monotonic() - started},
+        }
+        with fileio.atomic_open(os.path.join(staging, METRICS_NAME), "w") as out:
+            json.dump(metrics, out, indent=2)
+    logging.info("wrote %s", output_dir)
+    return metrics
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    scale = data_lib.Scale(FLAGS.positives, FLAGS.confusable_speakers, FLAGS.speech_minutes,
+                           FLAGS.noise_minutes, FLAGS.calibration_minutes,
+                           FLAGS.calibration_positives)
+    metrics = train(FLAGS.phrase, FLAGS.output_dir, FLAGS.target_fa_per_hour, scale,
+                    fit.FitSettings(steps=FLAGS.steps, seed=FLAGS.seed), FLAGS.overwrite)
+    calibrated = metrics["calibration"]
+    print(f"{FLAGS.output_dir}: threshold {metrics['threshold']:.4f} "
+          f"(smoothing {metrics['smoothing_hops']} hops): {calibrated['fa_per_hour']:.2f} false "
+          f"accepts/h on {calibrated['negative_hours']:.2f} h of held-out speech, recall "
+          f"{calibrated['recall']:.3f} on held-out voices; {metrics['seconds']['total']:.0f} s")
+
+
+if __name__ == "__main__":
+    define_flags()
+    cli.run(main)
