@@ -47,7 +47,7 @@ test-all: weights
 	$(PYTHON) -m pytest
 
 # Each benchmark prints its figure, its comparator's (same run, same threads) and the ratio.
-BENCHMARKS := speech_embedding streaming vggish speech_commands speaker_embedding export corpus wakeword
+BENCHMARKS := speech_embedding streaming vggish speech_commands speaker_embedding export corpus wakeword memory
 
 benchmarks: weights
 	$(PYTHON) -m pip install --quiet -e ".[dev,bench]"

@@ -25,6 +25,7 @@ setuptools.setup(
         "absl-py",
         "soundfile",
         "soxr",
+        "h5py",  # vggish.weights reads its .h5 variable by variable
         "matplotlib",
     ],
     extras_require={

@@ -38,7 +38,7 @@ SAMPLE_RATE = 16000
 BOUND_GB = 1.5  # issue 10: peak resident set on a 4-hour recording, whatever the model
 WRITE_BLOCK_SECONDS = 60
 
-# name -> "library" (a call in a child process, with a one-pass comparator) or its `python -m` module
+# name -> "library" (a call in a child process, with a one-pass comparator) or its module
 RUNS = {
     "speech_embedding": "library",
     "speech_embedding_cli": "speech_embedding.embed",
@@ -146,9 +146,9 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         # A child's ru_maxrss starts from its parent's resident set at the fork, so this
         # process never imports TensorFlow: the models are prepared in a child too.
-        models = json.loads(subprocess.run(
-            [sys.executable, "-c", f"from benchmarks import memory; memory.make_models({scratch!r})"],
-            check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+        prepare = f"from benchmarks import memory; memory.make_models({scratch!r})"
+        models = json.loads(subprocess.run([sys.executable, "-c", prepare], check=True,
+                                           capture_output=True, text=True).stdout.splitlines()[-1])
         print(f"peak resident set of one process (GB), bound {BOUND_GB} GB; one pass = whole "
               "file decoded, whole clip through the network")
         print(f"{'run':24s} {'minutes':>8s} {'chunked':>8s} {'seconds':>8s} {'one pass':>9s} "

@@ -37,18 +37,9 @@ def reference_batch_fn(settings, background):
         tf.TensorSpec([settings.desired_samples, 1], tf.float32),
         tf.TensorSpec([], tf.float32)])
     def one_clip(path, volume, padding, offset, noise, noise_volume):
-        decoded = tf.audio.decode_wav(tf.io.read_file(path), desired_channels=1,
-                                      desired_samples=settings.desired_samples)
-        scaled = decoded.audio * volume
-        shifted = tf.slice(tf.pad(scaled, padding, mode="CONSTANT"), offset,
-                           [settings.desired_samples, -1])
-        mixed = tf.clip_by_value(shifted + noise * noise_volume, -1.0, 1.0)
-        spectrogram = tf.raw_ops.AudioSpectrogram(
-            input=mixed, window_size=settings.window_size_samples,
-            stride=settings.window_stride_samples, magnitude_squared=True)
-        return tf.reshape(tf.raw_ops.Mfcc(spectrogram=spectrogram,
-                                          sample_rate=decoded.sample_rate,
-                                          dct_coefficient_count=40), [-1])
+        fingerprint = input_data.process_clip(settings, path, volume, padding, offset, noise,
+                                              noise_volume)
+        return tf.reshape(fingerprint, [-1])
 
     def batch(entries, rng):
         rows = []

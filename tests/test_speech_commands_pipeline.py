@@ -67,6 +67,20 @@ def test_train_cli_logs_like_the_reference(workdir):
     assert accuracy > 50.0  # Chance is 25% over silence, unknown, yes, no.
 
 
+def test_train_cli_runs_with_batches_of_one_clip(workdir, tmp_path):
+    """`--batch_size=1` gives the featurizer one shard after batches of several (issue 10:
+    a retrace with fewer arguments crashed `train`); every step must log a finite loss."""
+    log = run("train", f"--data_dir={workdir['data_dir']}", f"--train_dir={tmp_path / 'train'}",
+              f"--summaries_dir={tmp_path / 'logs'}", "--model_architecture=tiny_conv",
+              "--how_many_training_steps=6", "--learning_rate=0.001", "--batch_size=1",
+              "--eval_step_interval=3", "--save_step_interval=6", "--wanted_words=yes,no",
+              "--data_url=", *SPLIT_FLAGS)
+    losses = [float(x) for x in re.findall(r"Step #\d+: rate [\d.]+, accuracy [\d.]+%, "
+                                           r"cross entropy ([\d.]+)", log)]
+    assert len(losses) == 6 and all(np.isfinite(losses)), log
+    assert os.path.isfile(tmp_path / "train" / "tiny_conv.ckpt-6.index")
+
+
 def test_train_writes_labels_checkpoints_summaries_and_pngs(workdir):
     train_dir = workdir["train_dir"]
     with open(os.path.join(train_dir, "tiny_conv_labels.txt")) as labels:
