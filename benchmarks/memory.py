@@ -67,7 +67,7 @@ def run_in_child(run: str, wav: str, one_pass: bool, models: dict[str, str]) -> 
 
     from earshot import audio
     if run == "speech_embedding":
-        speech_embedding_embed = importlib.import_module("speech_embedding.embed")
+        speech_embedding_embed = importlib.import_module("speech_embedding.embedding")
         if one_pass:
             # What `embed` ran before chunking: the compiled model over the whole clip.
             waveform = audio.load(wav, SAMPLE_RATE)
@@ -75,7 +75,7 @@ def run_in_child(run: str, wav: str, one_pass: bool, models: dict[str, str]) -> 
         else:
             speech_embedding_embed.embed(wav)
     elif run == "vggish":
-        vggish_embed = importlib.import_module("vggish.embed")
+        vggish_embed = importlib.import_module("vggish.embedding")
         from vggish import features
         embedder = vggish_embed.embedder(models["vggish"])
         if one_pass:

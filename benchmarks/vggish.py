@@ -97,7 +97,7 @@ def main(argv: list[str]) -> None:
     # TensorFlow flushes denormals to zero in its threads; give torch the same advantage.
     torch.set_flush_denormal(True)
     from vggish import examples_embedder, onnx_model, tflite
-    embed_lib = importlib.import_module("vggish.embed")
+    embed_lib = importlib.import_module("vggish.embedding")
 
     weights_path = FLAGS.weights_path or fixtures.vggish_fixture_weights()
     waveform = benchmark_audio(FLAGS.seconds)

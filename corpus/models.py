@@ -161,13 +161,15 @@ class SpeechEmbeddingModel(ClipModel):
     def __init__(self):
         import speech_embedding
         from speech_embedding import model as model_lib
-        from speech_embedding.embed import CHUNK_EMBEDDINGS
+        from speech_embedding.embedding import CHUNK_EMBEDDINGS
 
         self._model_lib = model_lib
         self.size = speech_embedding.EMBEDDING_SIZE
         self.window_seconds = model_lib.MIN_SAMPLES / SAMPLE_RATE
         self.hop_seconds = model_lib.HOP_SAMPLES / SAMPLE_RATE
-        # The chunks of `speech_embedding.embed`: rows equal one pass over the whole clip.
+        # Passes of CHUNK_EMBEDDINGS rows starting at multiples of 1280 samples: the rows of one
+        # pass over the whole clip, up to kernel rounding (unlike `embed_blocks`, chunks share
+        # no row, so a one-row last chunk can differ by up to 4e-5 with oneDNN off).
         self.chunk_size = model_lib.MIN_SAMPLES + (CHUNK_EMBEDDINGS - 1) * model_lib.HOP_SAMPLES
         self.chunk_step = CHUNK_EMBEDDINGS * model_lib.HOP_SAMPLES
         network = speech_embedding.load()
@@ -210,7 +212,7 @@ class VggishModel(ClipModel):
 
     def __init__(self, weights_path: str | None):
         from vggish import params
-        from vggish.embed import MAX_BATCH_EXAMPLES, Embedder
+        from vggish.embedding import MAX_BATCH_EXAMPLES, Embedder
 
         self._params = params
         self._batch_examples = MAX_BATCH_EXAMPLES

@@ -135,16 +135,9 @@ class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
 
 
 def _quiet_imports() -> None:
-    """Sets TensorFlow's C++ log level and silences its import banner, unless verbose.
-
-    Also hides runpy's warning that `python -m package.tool` finds the tool already imported:
-    `speech_embedding` and `vggish` import their `embed` tool for the `embed` function, so
-    the tool module runs twice, harmlessly (its flags are defined only in `__main__`).
-    """
+    """Sets TensorFlow's C++ log level and silences its import banner, unless verbose."""
     if verbose():
         return
-    warnings.filterwarnings("ignore", message=r".* found in sys\.modules after import of package",
-                            category=RuntimeWarning, module="runpy")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_CPP_MIN_LOG_LEVEL)
     if "tensorflow" not in sys.modules and not any(
             isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path):

@@ -9,7 +9,7 @@ Weights come from `python -m speech_embedding.weights fetch` (run once).
 """
 
 from earshot import quiet  # noqa: F401  (first: TensorFlow is quiet only if set before it loads)
-from speech_embedding.embed import embed
+from speech_embedding.embedding import embed
 from speech_embedding.features import SAMPLE_RATE
 from speech_embedding.model import EMBEDDING_SIZE, MIN_SAMPLES, HOP_SAMPLES, num_embeddings
 from speech_embedding.pretrained import WeightsNotFoundError, load

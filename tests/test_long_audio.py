@@ -20,7 +20,7 @@ from speech_embedding import model as speech_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VGGISH_FIXTURES = os.path.join(os.path.dirname(REPO), "shared", "fixtures", "vggish")
-speech_embed = importlib.import_module("speech_embedding.embed")
+speech_embed = importlib.import_module("speech_embedding.embedding")
 
 
 def _noise(seconds: float, rate: int = 16000, channels: int = 1, seed: int = 0) -> np.ndarray:
@@ -157,7 +157,7 @@ def test_speech_embedding_in_chunks_equals_one_pass(mode):
     reports = onednn.run_python("""
         import importlib
         import speech_embedding
-        embed = importlib.import_module("speech_embedding.embed")
+        embed = importlib.import_module("speech_embedding.embedding")
         model = speech_embedding.load()
         one_pass = tf.function(lambda x: model(x, training=False))
         waveform = np.random.default_rng(0).uniform(-0.8, 0.8, 16000 * 10).astype(np.float32)
@@ -201,7 +201,7 @@ def test_vggish_in_chunks_equals_one_pass(mode, vggish_weights, tmp_path):
         import importlib
         from earshot import audio
         from vggish import features
-        embed = importlib.import_module("vggish.embed")
+        embed = importlib.import_module("vggish.embedding")
         embedder = embed.embedder(ARGS["weights"])
         one_pass = tf.function(lambda w: embedder.model(features.log_mel_examples(w),
                                                         training=False))

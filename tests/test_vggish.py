@@ -7,7 +7,6 @@ operator, the CLI, downloads, TF Hub exports) is checked against the same refere
 import functools
 import gzip
 import hashlib
-import importlib
 import http.server
 import json
 import os
@@ -31,8 +30,7 @@ from vggish import (checkpoint, examples_embedder, features, hub_spec, model,
                     numpy_features, onnx_model, params, postprocess, tflite, weights)
 from vggish.operator import AudioFrame
 
-# The package exports the function `vggish.embed`, which hides the module of that name.
-embed = importlib.import_module("vggish.embed")
+from vggish import embedding
 
 # The project's shared fixtures sit beside the checkout (`<checkout>/../shared`).
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -85,7 +83,7 @@ def weights_dir(fixture_checkpoint, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def embedder(weights_dir):
-    return embed.embedder(weights_dir)
+    return embedding.embedder(weights_dir)
 
 
 @pytest.fixture(scope="session")
@@ -197,7 +195,7 @@ def test_training_mode_computes_the_same_function(embedder):
 def test_long_audio_in_slices_equals_one_pass(embedder, monkeypatch):
     waveform = np.random.default_rng(1).uniform(-0.5, 0.5, 16000 * 7).astype(np.float32)
     whole = embedder(waveform)
-    monkeypatch.setattr(embed, "MAX_BATCH_EXAMPLES", 2)
+    monkeypatch.setattr(embedding, "MAX_BATCH_EXAMPLES", 2)
     assert whole.shape == (7, 128)
     np.testing.assert_allclose(embedder(waveform), whole, atol=1e-5)
 
@@ -381,7 +379,7 @@ def test_default_weights_are_downloaded_checked_converted_and_cached(weights_ser
     monkeypatch.setenv(weights.MD5_ENV, ",".join(
         f"{name}={md5_of(root / name)}"
         for name in (weights.CHECKPOINT_FILE, weights.PCA_PARAMS_FILE)))
-    embed.embedder.cache_clear()
+    embedding.embedder.cache_clear()
     try:
         reference = expected(CASES[0])
         codes = vggish.embed(wav_path(CASES[0]), postprocess=True)
@@ -393,7 +391,7 @@ def test_default_weights_are_downloaded_checked_converted_and_cached(weights_ser
         os.remove(root / weights.CHECKPOINT_FILE)
         assert weights.resolve(None) == cached
     finally:
-        embed.embedder.cache_clear()
+        embedding.embedder.cache_clear()
 
 
 def test_wrong_digest_and_offline_errors_say_what_to_do(weights_server, tmp_path, monkeypatch):

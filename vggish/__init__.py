@@ -17,7 +17,7 @@ import importlib.util
 # Without TensorFlow (the LiteRT runtime) only the TF-free modules load:
 # `vggish.examples_embedder` and `vggish.numpy_features`.
 if importlib.util.find_spec("tensorflow") is not None:
-    from vggish.embed import embed
+    from vggish.embedding import embed
     from vggish.features import waveform_to_examples
     from vggish.operator import AudioFrame, VggishOperator
     from vggish.weights import load

@@ -14,8 +14,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from earshot import audio
-# `vggish.embed` is the function once the package is imported, so import from the module.
-from vggish.embed import embedder
+from vggish.embedding import embedder
 
 
 class AudioFrame(np.ndarray):
