@@ -38,11 +38,13 @@ setuptools.setup(
             "scipy",
             "pyroomacoustics",  # tests/test_wakeword.py trains a tiny wake word
             "pymicro-features",  # tests/test_speech_commands_micro.py: the micro front end
+            "pymicro-wakeword==2.5.0",  # tests/test_wakeword_microwakeword.py: the comparator
         ],
         # corpus/: the embedding pipelines on Apache Beam (TFRecord sinks need a CRC32C).
         "beam": ["apache-beam[tfrecord]==2.77.*", "google-crc32c"],
-        # wakeword/: training rooms (image-source method) and the openWakeWord comparator.
-        "wakeword": ["pyroomacoustics", "scipy", "onnxruntime"],
+        # wakeword/: training rooms (image-source method), the openWakeWord and microWakeWord
+        # comparators.
+        "wakeword": ["pyroomacoustics", "scipy", "onnxruntime", "pymicro-wakeword==2.5.0"],
         # Comparators of benchmarks/ (torchvggish for VGGish).
         "bench": [
             "torch==2.13.0",

@@ -379,6 +379,13 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
         Input("model", FOLDER, lambda bad, f, out: [f"--model={bad}", f"--input={f.ok_wav}"]),
         Input("input", ANY_LENGTH_AUDIO, lambda bad, f, out: [
             f"--model={f.wakeword_model}", f"--input={bad}"], slow=True),
+        # --owner is checked before the wake-word model is read.
+        Input("owner database", FILE, lambda bad, f, out: [
+            f"--model={f.unread_model}", f"--input={f.ok_wav}", f"--owner={bad}:ann",
+            f"--speaker_model={f.speaker_model}"]),
+        Input("speaker_model", FOLDER, lambda bad, f, out: [
+            f"--model={f.unread_model}", f"--input={f.ok_wav}", f"--owner={f.speaker_db}:ann",
+            f"--speaker_model={bad}"]),
     ),
     "wakeword.score": (
         Input("model", FOLDER, lambda bad, f, out: [

@@ -1,13 +1,14 @@
-r"""Evaluates a wake-word model, and openWakeWord's pretrained one, on the same audio.
+r"""Evaluates a wake-word model, and openWakeWord's and microWakeWord's pretrained ones, alike.
 
     python -m wakeword.evaluate --model=/tmp/hey_jarvis [--openwakeword=hey_jarvis_v0.1] \
-        [--output=metrics.json] [--negative_hours=2]
+        [--microwakeword=hey_jarvis] [--output=metrics.json] [--negative_hours=2]
 
 The evaluation set (`wakeword.evalset`: flite and festival voices, never espeak-ng) is built
 once into `--data_dir` (default: the cache). The model folder's scores are computed offline
-(`export.file_scores`, which equals the streaming model's, see tests); openWakeWord's are
-its stream's (`wakeword.openwakeword`) and are cached per file. Prints a Markdown table and
-writes the metrics (and `--det_plot`, both models' DET curves) atomically.
+(`export.file_scores`, which equals the streaming model's, see tests); openWakeWord's and
+microWakeWord's are their streams' (`wakeword.openwakeword`, `wakeword.microwakeword`), each
+at its own default operating point, and are cached per file. Prints a Markdown table and
+writes the metrics (and `--det_plot`, every model's DET curve) atomically.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 from absl import flags
 
 from earshot import audio, cli, fileio, progress
-from wakeword import detect, evalset, evaluation, export, openwakeword, plots, runtime
+from wakeword import (detect, evalset, evaluation, export, microwakeword, openwakeword, plots,
+                      runtime)
 
 FLAGS = flags.FLAGS
 
@@ -29,6 +31,8 @@ def define_flags() -> None:
     flags.DEFINE_string("model", None, "Model folder written by wakeword.train.", required=True)
     flags.DEFINE_string("openwakeword", None, "An openWakeWord 0.5.1 model to compare with, "
                         "e.g. hey_jarvis_v0.1 (default: none).")
+    flags.DEFINE_string("microwakeword", None, "A microWakeWord model of the pymicro-wakeword "
+                        "wheel to compare with, e.g. hey_jarvis (default: none).")
     flags.DEFINE_string("data_dir", None, "Evaluation set folder (built if missing; default: "
                         "in the cache, per phrase).")
     flags.DEFINE_float("negative_hours", 2.0, "Hours of ordinary speech in the evaluation set.")
@@ -52,8 +56,6 @@ def main(argv: list[str]) -> None:
     del argv
     manifest = runtime.Manifest.read(FLAGS.model)
     head = export.load_head(FLAGS.model)
-    folder = FLAGS.data_dir or evalset.default_folder(manifest.phrase, FLAGS.negative_hours)
-    files = evalset.build(manifest.phrase, folder, FLAGS.negative_hours)
     models = {"earshot": (lambda path: export.file_scores(head, audio.load(path, 16000)),
                           detect.Detector(manifest.threshold, manifest.smoothing_hops,
                                           manifest.refractory_s))}
@@ -63,6 +65,14 @@ def main(argv: list[str]) -> None:
             lambda path: _cached_scores(path, name,
                                         lambda waveform: openwakeword.file_scores(waveform, name)),
             detect.Detector(openwakeword.DEFAULT_THRESHOLD, 1, manifest.refractory_s))
+    if FLAGS.microwakeword:
+        micro = FLAGS.microwakeword
+        models[f"microWakeWord {micro}"] = (
+            lambda path: _cached_scores(path, f"microwakeword-{micro}", lambda waveform:
+                                        microwakeword.file_scores(waveform, micro)),
+            microwakeword.detector(micro, manifest.refractory_s))
+    folder = FLAGS.data_dir or evalset.default_folder(manifest.phrase, FLAGS.negative_hours)
+    files = evalset.build(manifest.phrase, folder, FLAGS.negative_hours)
     results = {}
     for label, (score, detector) in models.items():
         scores = {f.path: score(f.path) for f in progress.track(files, f"scoring with {label}")}

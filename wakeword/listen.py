@@ -10,6 +10,16 @@ smoothing, threshold and refractory time turn scores into detections, each print
 
 with the time of the end of the hop that fired. `--input=-` reads raw 16-bit little-endian
 mono PCM at 16 kHz from stdin and prints as it goes.
+
+With `--owner=DB:NAME --speaker_model=DIR` (`wakeword.owner`), each detection is also
+checked against NAME's voice, enrolled in the speaker database DB by the speaker_embedding
+model in DIR, on the last 2 s of audio, and the line ends with the verdict:
+
+    12.320 s  hey jarvis  (score 0.97)  owner alice (similarity 0.81)
+    20.080 s  hey jarvis  (score 0.93)  rejected: not alice (similarity 0.12)
+
+(`grep -v rejected` keeps the owner's). The owner check needs TensorFlow, loaded only when
+`--owner` is given.
 """
 
 from __future__ import annotations
@@ -19,10 +29,10 @@ import sys
 from absl import flags, logging
 
 from earshot import cli, streaming
-from wakeword import detect, runtime
+from wakeword import detect, owner, runtime
 
 FLAGS = flags.FLAGS
-READ_HOPS = 4  # stdin is read 320 ms at a time
+READ_HOPS = 4  # stdin is read 320 ms at a time, and files are fed 320 ms at a time
 
 
 def define_flags() -> None:
@@ -30,27 +40,48 @@ def define_flags() -> None:
     flags.DEFINE_string("input", None, "Audio file, or '-' for raw 16-bit 16 kHz mono PCM on "
                         "stdin.", required=True)
     flags.DEFINE_integer("num_threads", 1, "TFLite interpreter threads.")
+    flags.DEFINE_string("owner", None, "DB:NAME: accept a detection only if it is spoken by "
+                        "NAME, enrolled in the speaker database DB (speaker_embedding.enroll).")
+    flags.DEFINE_string("speaker_model", None, "With --owner: the speaker_embedding model "
+                        "folder that enrolled DB.")
+    flags.DEFINE_float("owner_threshold", None, "With --owner: the cosine similarity that "
+                       "accepts (default: the EER threshold stored in "
+                       "SPEAKER_MODEL/eval_whole/metrics.json).")
 
 
 def main(argv: list[str]) -> None:
     del argv
+    # Before the model and the audio: a wrong --owner fails first (and alone loads TensorFlow).
+    check = owner.from_flags(FLAGS.owner, FLAGS.speaker_model, FLAGS.owner_threshold)
     stream = runtime.WakeWordStream(FLAGS.model, num_threads=FLAGS.num_threads)
     manifest = stream.manifest
     trigger = detect.Trigger(detect.Detector(manifest.threshold, manifest.smoothing_hops,
                                              manifest.refractory_s))
-    chunks = streaming.input_chunks(FLAGS.input, manifest.sample_rate,
-                                    READ_HOPS * manifest.hop_samples, sys.stdin.buffer)
-    count = 0
-    for chunk in chunks:
+    piece = READ_HOPS * manifest.hop_samples
+    chunks = streaming.input_chunks(FLAGS.input, manifest.sample_rate, piece, sys.stdin.buffer)
+    heard = int(owner.OWNER_SECONDS * manifest.sample_rate)
+    recent = owner.RecentAudio(heard + piece) if check is not None else None
+    count = accepted = 0
+    for chunk in owner.pieces(chunks, piece):
+        if recent is not None:
+            recent.push(chunk)
         first = stream.hop
         for index, score in enumerate(stream.push(chunk)):
-            if trigger.update(score):
-                seconds = (first + index + 1) * manifest.hop_samples / manifest.sample_rate
-                print(f"{seconds:8.3f} s  {manifest.phrase}  (score {trigger.smoothed:.2f})",
-                      flush=True)
-                count += 1
-    logging.info("%d detections in %.1f s of audio", count,
-                 stream.hop * manifest.hop_samples / manifest.sample_rate)
+            if not trigger.update(score):
+                continue
+            end = (first + index + 1) * manifest.hop_samples
+            line = f"{end / manifest.sample_rate:8.3f} s  {manifest.phrase}  " \
+                   f"(score {trigger.smoothed:.2f})"
+            if check is not None:
+                verdict = check.check(recent.window(end, heard))
+                line += f"  {'owner' if verdict.accepted else 'rejected: not'} {check.name} " \
+                        f"(similarity {verdict.similarity:.2f})"
+                accepted += verdict.accepted
+            print(line, flush=True)
+            count += 1
+    logging.info("%d detections in %.1f s of audio%s", count,
+                 stream.hop * manifest.hop_samples / manifest.sample_rate,
+                 f", {accepted} by {check.name}" if check is not None else "")
 
 
 if __name__ == "__main__":
