@@ -12,7 +12,7 @@ import pytest
 
 import onednn
 from earshot import audio
-from wakeword import detect, evaluation, phonemes, voices
+from wakeword import augment, detect, evaluation, phonemes, voices
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--steps=40", "--positives=24", "--confusable_speakers=1", "--speech_minutes=1",
@@ -179,3 +179,31 @@ def test_confusables_are_near_the_phrase_but_never_it():
         assert not {phonemes.key(s) for s in strings} & positive_keys
     assert "dZ'A@vIs" in kinds["parts"]  # the second word alone
     assert "s'eI dZ'A@vIs" in kinds["rhymes"]  # "say jarvis"
+
+
+def test_voice_augmentation_moves_formants_and_keeps_the_level():
+    rng = np.random.default_rng(0)
+    t = np.arange(16000) / 16000
+    tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    for seed in range(5):
+        warp_rng = np.random.default_rng(seed)
+        factor = np.random.default_rng(seed).uniform(*augment.VOICE_WARP_RANGE)
+        warped = augment.warp_voice(tone, warp_rng)
+        # Resampled by `factor` and heard at 16 kHz: length x factor, frequency / factor.
+        assert warped.dtype == np.float32
+        assert warped.size == pytest.approx(tone.size * factor, abs=2)
+        spectrum = np.abs(np.fft.rfft(warped * np.hanning(warped.size)))
+        peak_hz = np.argmax(spectrum) * 16000 / warped.size
+        assert peak_hz == pytest.approx(1000 / factor, rel=0.01)
+    noise = augment.coloured_noise(rng, 32000, "white")
+    equalized = augment.equalize(noise, rng)
+    assert equalized.shape == noise.shape and equalized.dtype == np.float32
+    assert np.max(np.abs(equalized)) == pytest.approx(np.max(np.abs(noise)), rel=1e-5)
+    # Band gains stay within +-4 dB of the input's, and are not all 0 dB.
+    bands = [(80, 120), (380, 420), (1500, 1700), (6000, 6800)]
+    freqs = np.fft.rfftfreq(noise.size, 1 / 16000)
+    ratio_db = [10 * np.log10(np.mean(np.abs(np.fft.rfft(equalized))[(freqs > a) & (freqs < b)] ** 2)
+                              / np.mean(np.abs(np.fft.rfft(noise))[(freqs > a) & (freqs < b)] ** 2))
+                for a, b in bands]
+    relative = np.array(ratio_db) - np.mean(ratio_db)
+    assert np.all(np.abs(relative) < augment.EQ_RANGE_DB) and np.ptp(ratio_db) > 0.5

@@ -7,17 +7,26 @@
 * Noise: white, pink and brown noise, babble (several voices at once), or ordinary speech,
   mixed at a random SNR (dB, by mean power over the active part of the speech).
 * Gain: the level of the result, as a peak in dBFS.
+* Voice: what one synthesizer's voices share and another's lack. Resampling by a factor
+  (played back at 16 kHz) scales formants and pitch together, as a longer or shorter vocal
+  tract would (vocal tract length perturbation); a random smooth equalizer changes the
+  spectral envelope the way another engine's source, or another microphone, would. Without
+  them a head learns espeak-ng's own formant signature and misses other engines' phrases.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.signal
+import soxr
 
 SAMPLE_RATE = 16000
 RT60_RANGE = (0.2, 1.0)  # seconds
 MAX_IMAGE_ORDER = 12
 TAIL_START_S = 0.04  # the stochastic tail takes over from the image sources after this
+VOICE_WARP_RANGE = (0.86, 1.16)  # resampling factor; formants scale by its inverse
+EQ_BANDS_HZ = (100, 200, 400, 800, 1600, 3200, 6400, 8000)
+EQ_RANGE_DB = 8.0  # each band's gain is uniform in +-EQ_RANGE_DB / 2
 NOISE_COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0}  # power spectrum ~ 1 / f**exponent
 
 
@@ -96,3 +105,21 @@ def speech_extent(waveform: np.ndarray, frame: int = 160, floor_db: float = -40.
     if not active.size:
         return 0, waveform.size
     return int(active[0] * frame), int((active[-1] + 1) * frame)
+
+
+def warp_voice(waveform: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """float32: `waveform` resampled by a factor in VOICE_WARP_RANGE and heard at 16 kHz
+    (factor > 1: lower formants and pitch, slower speech)."""
+    factor = float(rng.uniform(*VOICE_WARP_RANGE))
+    return soxr.resample(waveform, SAMPLE_RATE, SAMPLE_RATE * factor).astype(np.float32)
+
+
+def equalize(waveform: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """float32: `waveform` through a random smooth equalizer (gains at EQ_BANDS_HZ, linear
+    in log frequency between them), same length and peak."""
+    spectrum = np.fft.rfft(waveform)
+    frequencies = np.maximum(np.fft.rfftfreq(waveform.size, 1.0 / SAMPLE_RATE), EQ_BANDS_HZ[0])
+    gains_db = rng.uniform(-EQ_RANGE_DB / 2, EQ_RANGE_DB / 2, len(EQ_BANDS_HZ))
+    gain = 10 ** (np.interp(np.log(frequencies), np.log(EQ_BANDS_HZ), gains_db) / 20)
+    out = np.fft.irfft(spectrum * gain, waveform.size)
+    return (out * (np.max(np.abs(waveform)) / (np.max(np.abs(out)) + 1e-12))).astype(np.float32)

@@ -3,15 +3,16 @@
 Everything is spoken by espeak-ng. Voices are split by variant: `CALIBRATION_VARIANTS` speak
 only the held-out audio the threshold is calibrated on, the others only training audio.
 
-* Clips (3.2 s): a positive or a confusable utterance, trimmed to its words, maybe through a
-  room, placed so that it ends 1.9-2.8 s in, over a background (silence, coloured noise,
+* Clips (3.2 s): a positive or a confusable utterance, often given another voice (warped
+  and equalized, `augment`: espeak-ng's voices share one formant signature that other
+  speakers lack), trimmed to its words, maybe through a room, placed so that it ends 1.9-2.8 s in, over a background (silence, coloured noise,
   babble or speech at a random SNR, sometimes a sentence just before it), at a random level.
   Each clip gives 16 windows of 16 embeddings. A positive clip's windows that hold the whole
   phrase and end within 0.32 s of its end are positives; windows ending 0.3 s or more before
   its end hold only part of it and are negatives (the model must wait for the whole phrase);
   the rest are not trained on. Every window of a confusable clip is a negative.
 * Streams (about a minute): ordinary sentences by one voice, or non-speech (coloured and
-  modulated noise, tones, chords, near silence), with rooms and noise like the clips; every
+  modulated noise, tones, chords, near silence), with voices, rooms and noise like the clips; every
   window is a negative.
 
 Held out for calibration: positive clips, confusable clips and ordinary speech streams, all
@@ -46,7 +47,8 @@ PARTIAL_MARGIN = int(0.3 * 16000)  # a window ending this long before the phrase
 STREAM_SENTENCES = 12  # sentences per ordinary-speech stream (about a minute)
 NOISE_STREAM_S = 30.0
 EMBED_BATCH = 64
-CACHE_VERSION = "1"
+VOICE_WARP_P, EQUALIZE_P = 0.8, 0.7  # share of utterances and streams given another voice
+CACHE_VERSION = "2"
 POSITIVE, NEGATIVE, IGNORED = 1, 0, -1
 
 
@@ -54,7 +56,7 @@ POSITIVE, NEGATIVE, IGNORED = 1, 0, -1
 class Scale:
     """How much audio: the defaults are the real run; tests use a few of each."""
 
-    positives: int = 2500
+    positives: int = 5000
     confusable_speakers: int = 12  # voices per confusable string
     speech_minutes: float = 90.0
     noise_minutes: float = 12.0
@@ -139,6 +141,14 @@ class Backgrounds:
         padded = np.concatenate([waveform, np.zeros(response.size // 2, np.float32)])
         return augment.reverberate(padded, response)
 
+    def voice(self, waveform: np.ndarray) -> np.ndarray:
+        """Another voice from this one, often: warped (VTLP) and equalized (`augment`)."""
+        if self.rng.random() < VOICE_WARP_P:
+            waveform = augment.warp_voice(waveform, self.rng)
+        if self.rng.random() < EQUALIZE_P:
+            waveform = augment.equalize(waveform, self.rng)
+        return waveform
+
     def finish(self, waveform: np.ndarray, room_p: float = 0.5, noise_p: float = 0.75
                ) -> np.ndarray:
         """A room (maybe), noise at 0-25 dB SNR (maybe, else a faint floor), a random peak level."""
@@ -211,7 +221,7 @@ def clip_group(name: str, utterances: list[voices.Utterance], positive: bool,
         backgrounds = Backgrounds(backgrounds_speech, seed)
         clips, labels = [], []
         for waveform in progress.track(spoken, f"augmenting {name}"):
-            clip, start, end = place(waveform, backgrounds)
+            clip, start, end = place(backgrounds.voice(waveform), backgrounds)
             clips.append(clip)
             labels.append(window_labels(start, end, positive))
         rows = embed_clips(np.stack(clips), name) if clips else np.zeros((0, 31, 96), np.float32)
@@ -234,7 +244,7 @@ def stream_group(name: str, streams: list[np.ndarray], seed: int, key: list,
         backgrounds = Backgrounds(backgrounds_speech, seed)
         rows, ends, bounds, samples = [], [], [0], []
         for stream in progress.track(streams, f"augmenting and embedding {name}"):
-            audio = backgrounds.finish(stream) if augmented else stream
+            audio = backgrounds.finish(backgrounds.voice(stream)) if augmented else stream
             audio = audio[:audio.size // model_lib.HOP_SAMPLES * model_lib.HOP_SAMPLES]
             if audio.size < speech_embedding.MIN_SAMPLES + model_lib.WINDOW * model_lib.HOP_SAMPLES:
                 continue

@@ -30,17 +30,21 @@ RING_STATE = "ring_state"
 HOPS_STATE = "hops_state"
 
 
-def build_head(seed: int = 0, dropout: float = 0.0) -> keras.Model:
+def build_head(seed: int = 0, dropout: float = 0.0, input_noise: float = 0.0) -> keras.Model:
     """float32 `[batch, 16, 96]` embeddings -> float32 `[batch, 1]` logits.
 
     Two time convolutions (kernel 3, 128 filters, layer norm, ReLU) and the max over time:
     the same detector at every position of the window, so what it learns of the phrase does
     not depend on where in the 1.28 s it falls. On held-out engines this generalised better
-    than openWakeWord's flattened dense head, which learns the training voices. `dropout`
-    (training only) before each convolution.
+    than openWakeWord's flattened dense head, which learns the training voices. Training
+    only: Gaussian noise of std `input_noise` on the embeddings (whose values have a std of
+    about 10) and `dropout` before each convolution; both keep the head from learning the
+    training voices' exact embeddings.
     """
     keras.utils.set_random_seed(seed)
     x = windows = keras.Input((WINDOW, EMBEDDING_SIZE), name="embeddings")
+    if input_noise:
+        x = keras.layers.GaussianNoise(input_noise, name="input_noise")(x)
     for index in range(2):
         x = keras.layers.Dropout(dropout, name=f"dropout{index}")(x)
         x = keras.layers.Conv1D(HIDDEN, 3, name=f"conv{index}")(x)

@@ -80,7 +80,8 @@ def train(phrase: str, output_dir: str, target_fa_per_hour: float, scale: data_l
                             "false_accepts": result.false_accepts,
                             "fa_per_hour": result.false_accepts / result.negative_hours,
                             "held_out_positives": len(training.calibration_positives.stream_samples),
-                            "recall": result.recall},
+                            "recall": result.recall,
+                            "confusables_fired": result.confusables_fired},
             "det": {"threshold": result.det_thresholds.tolist(), "frr": result.det_frr.tolist(),
                     "fa_per_hour": result.det_fa_per_hour.tolist()},
             "training_windows": {
