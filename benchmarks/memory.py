@@ -63,11 +63,9 @@ def write_recording(path: str, minutes: float) -> None:
 
 def run_in_child(run: str, wav: str, one_pass: bool, models: dict[str, str]) -> None:
     """The body of one measured process: embeds `wav` once the way `run` names."""
-    import importlib
-
     from earshot import audio
     if run == "speech_embedding":
-        speech_embedding_embed = importlib.import_module("speech_embedding.embedding")
+        from speech_embedding import embedding as speech_embedding_embed
         if one_pass:
             # What `embed` ran before chunking: the compiled model over the whole clip.
             waveform = audio.load(wav, SAMPLE_RATE)
@@ -75,7 +73,7 @@ def run_in_child(run: str, wav: str, one_pass: bool, models: dict[str, str]) -> 
         else:
             speech_embedding_embed.embed(wav)
     elif run == "vggish":
-        vggish_embed = importlib.import_module("vggish.embedding")
+        from vggish import embedding as vggish_embed
         from vggish import features
         embedder = vggish_embed.embedder(models["vggish"])
         if one_pass:

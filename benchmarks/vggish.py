@@ -18,7 +18,6 @@ Needs the `bench` extra: torch==2.13.0 (CPU), torchvggish==0.2 and onnx (+ onnxr
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import statistics
 import time
@@ -96,8 +95,7 @@ def main(argv: list[str]) -> None:
     torch.set_num_interop_threads(1)
     # TensorFlow flushes denormals to zero in its threads; give torch the same advantage.
     torch.set_flush_denormal(True)
-    from vggish import examples_embedder, onnx_model, tflite
-    embed_lib = importlib.import_module("vggish.embedding")
+    from vggish import embedding as embed_lib, examples_embedder, onnx_model, tflite
 
     weights_path = FLAGS.weights_path or fixtures.vggish_fixture_weights()
     waveform = benchmark_audio(FLAGS.seconds)

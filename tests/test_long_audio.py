@@ -2,7 +2,6 @@
 whose rows equal one pass over the whole clip."""
 
 import gzip
-import importlib
 import os
 import shutil
 import subprocess
@@ -16,11 +15,11 @@ import onednn
 from earshot import audio
 from speaker_embedding import embedder as speaker_embedder
 from speaker_embedding import features as speaker_features
+from speech_embedding import embedding as speech_embed
 from speech_embedding import model as speech_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VGGISH_FIXTURES = os.path.join(os.path.dirname(REPO), "shared", "fixtures", "vggish")
-speech_embed = importlib.import_module("speech_embedding.embedding")
 
 
 def _noise(seconds: float, rate: int = 16000, channels: int = 1, seed: int = 0) -> np.ndarray:
@@ -155,9 +154,8 @@ SPEECH_LENGTHS = [12400, 13679, 13680, 14960, 16000 * 9 + 333]
 @pytest.mark.parametrize("mode", onednn.MODES)
 def test_speech_embedding_in_chunks_equals_one_pass(mode):
     reports = onednn.run_python("""
-        import importlib
         import speech_embedding
-        embed = importlib.import_module("speech_embedding.embedding")
+        from speech_embedding import embedding as embed
         model = speech_embedding.load()
         one_pass = tf.function(lambda x: model(x, training=False))
         waveform = np.random.default_rng(0).uniform(-0.8, 0.8, 16000 * 10).astype(np.float32)
@@ -198,10 +196,8 @@ def test_vggish_in_chunks_equals_one_pass(mode, vggish_weights, tmp_path):
     path = tmp_path / "stereo_44k.wav"
     soundfile.write(path, _noise(8, 44100, 2), 44100, subtype="PCM_16")
     reports = onednn.run_python("""
-        import importlib
         from earshot import audio
-        from vggish import features
-        embed = importlib.import_module("vggish.embedding")
+        from vggish import embedding as embed, features
         embedder = embed.embedder(ARGS["weights"])
         one_pass = tf.function(lambda w: embedder.model(features.log_mel_examples(w),
                                                         training=False))
