@@ -5,10 +5,11 @@ an `Embedding` or the error that made it bad input. Loading happens once per wor
 pipeline's model handler keeps the instance), and each model batches across clips where
 that leaves its numbers as they are:
 
-* speech_embedding: every clip is cut into the chunks `speech_embedding.embed` uses, and
-  chunks of many clips go through the network together, zero-padded to the longest in the
-  group. Embedding `t` sees samples `[1280 t, 1280 t + 12400)` only, so padding adds rows
-  that are dropped and changes none that are kept: many 1 s clips cost one forward pass.
+* speech_embedding: every clip is cut into the passes `speech_embedding.embed` makes
+  (`speech_embedding.embedding.passes`: the same chunks, the same rows kept of each), and
+  passes of many clips are laid end to end in 60 s rows, one forward pass a row. Embedding
+  `t` sees samples `[1280 t, 1280 t + 12400)` only, so the rows between two passes are
+  dropped and none that are kept change: 58 clips of 1 s cost one forward pass.
 * vggish: each clip runs in the very slices `vggish.embed` uses (16 examples a pass). The
   network's float rows move by up to 1e-6 with the batch they are computed in (TensorFlow's
   CPU kernels pick their blocking by batch size), and the AudioSet codes truncate, so a
@@ -30,7 +31,6 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import soundfile
-import tensorflow as tf
 
 from corpus import clips as clips_lib
 from corpus.clips import Clip
@@ -95,47 +95,92 @@ class _Counted:
             yield block
 
 
-class _PaddedBatches:
-    """Pieces of many clips, run through a `[batch, samples]` network in zero-padded groups.
+@dataclasses.dataclass
+class _Pass:
+    """One forward pass of a clip (`speech_embedding.embedding.passes`), waiting for a row."""
 
-    `add` queues a piece; once the queue holds `batch_samples` samples, it is sorted by
-    length and cut into groups whose padded size (count x longest) stays within
-    `batch_samples`, one forward pass each. `rows(key)` gives a key's rows in the order its
-    pieces were added, once `flush` has run.
+    key: int
+    index: int  # the pass's place among its clip's passes
+    samples: np.ndarray
+    shared: int  # leading rows that the clip's previous pass made already
+
+
+class _PackedPasses:
+    """The passes of many clips, laid end to end in rows of one width, one forward pass a row.
+
+    Embedding `t` sees samples `[1280 t, 1280 t + 12400)` only, so a pass laid into a longer
+    waveform at a multiple of 1280 samples gets there the rows it gets alone; the rows that
+    straddle two passes are computed and dropped. A pass so costs its own samples (rounded
+    up to 1280), where a zero-padded batch costs the longest of its group, and full rows
+    all have one shape, for which TensorFlow's oneDNN kernels are built once (about 6 ms
+    for each new shape, which `embed` pays per clip).
+
+    `add` queues a pass; once PACK_ROWS rows' worth are queued they are packed first-fit
+    decreasing, and every row but the emptiest runs (its passes wait for more). `flush` runs
+    the rest, each row cut to what it holds. `rows(key)` then gives a key's rows in order.
     """
 
-    def __init__(self, network: Callable[[np.ndarray], np.ndarray],
-                 rows_of: Callable[[int], int], batch_samples: int):
-        self._network, self._rows_of, self._budget = network, rows_of, batch_samples
-        self._queue: list[tuple[int, int, np.ndarray]] = []
+    PACK_ROWS = 4
+
+    def __init__(self, network: Callable[[np.ndarray], np.ndarray], width: int, hop: int,
+                 rows_of: Callable[[int], int]):
+        """`network`: float32 `[1, samples]` -> `[rows_of(samples), size]`; `width`: samples
+        per row, a multiple of `hop`, the samples between rows."""
+        self._network, self._width, self._hop, self._rows_of = network, width, hop, rows_of
+        self._queue: list[_Pass] = []
         self._queued = 0
         self._done: dict[tuple[int, int], np.ndarray] = {}
         self._count: dict[int, int] = {}
 
-    def add(self, key: int, piece: np.ndarray) -> None:
+    def _span(self, item: _Pass) -> int:
+        return -(-item.samples.size // self._hop) * self._hop
+
+    def add(self, key: int, samples: np.ndarray, shared: int) -> None:
         index = self._count.get(key, 0)
         self._count[key] = index + 1
-        self._queue.append((key, index, np.array(piece, np.float32)))
-        self._queued += piece.size
-        if self._queued >= self._budget:
-            self.flush()
+        self._queue.append(_Pass(key, index, np.array(samples, np.float32), shared))
+        self._queued += self._span(self._queue[-1])
+        if self._queued >= self.PACK_ROWS * self._width:
+            *full, emptiest = self._pack()
+            for row in full:
+                self._run(row, self._width)
+            self._queue = emptiest
+            self._queued = sum(self._span(item) for item in emptiest)
 
     def flush(self) -> None:
-        queue = sorted(self._queue, key=lambda item: -item[2].size)
+        for row in self._pack():
+            self._run(row, sum(self._span(item) for item in row))
         self._queue, self._queued = [], 0
-        while queue:
-            longest = queue[0][2].size
-            count = max(1, min(len(queue), self._budget // longest))
-            group, queue = queue[:count], queue[count:]
-            padded = np.zeros((count, longest), np.float32)
-            for row, (_, _, piece) in enumerate(group):
-                padded[row, :piece.size] = piece
-            outputs = self._network(padded)
-            for row, (key, index, piece) in enumerate(group):
-                self._done[key, index] = outputs[row, :self._rows_of(piece.size)]
 
     def rows(self, key: int) -> list[np.ndarray]:
         return [self._done.pop((key, index)) for index in range(self._count.pop(key, 0))]
+
+    def _pack(self) -> list[list[_Pass]]:
+        """The queued passes in rows of at most `width` samples, fullest row first."""
+        rows: list[list[_Pass]] = []
+        free: list[int] = []
+        for item in sorted(self._queue, key=lambda item: -item.samples.size):
+            span = self._span(item)
+            fits = next((row for row, space in enumerate(free) if span <= space), None)
+            if fits is None:
+                rows.append([])
+                free.append(self._width)
+                fits = len(rows) - 1
+            rows[fits].append(item)
+            free[fits] -= span
+        return [rows[row] for row in sorted(range(len(rows)), key=free.__getitem__)]
+
+    def _run(self, row: list[_Pass], width: int) -> None:
+        waveform = np.zeros((1, width), np.float32)
+        starts, offset = [], 0
+        for item in row:
+            waveform[0, offset:offset + item.samples.size] = item.samples
+            starts.append(offset // self._hop)
+            offset += self._span(item)
+        outputs = self._network(waveform)
+        for item, start in zip(row, starts):
+            self._done[item.key, item.index] = outputs[
+                start + item.shared:start + self._rows_of(item.samples.size)]
 
 
 def _groups(items: list[tuple[int, np.ndarray]], budget: int
@@ -159,43 +204,38 @@ class SpeechEmbeddingModel(ClipModel):
     name = "speech_embedding"
 
     def __init__(self):
-        import speech_embedding
-        from speech_embedding import model as model_lib
-        from speech_embedding.embedding import CHUNK_EMBEDDINGS
+        import tensorflow as tf
 
-        self._model_lib = model_lib
+        import speech_embedding
+        from speech_embedding import embedding, model as model_lib
+
+        self._embedding, self._model_lib = embedding, model_lib
         self.size = speech_embedding.EMBEDDING_SIZE
         self.window_seconds = model_lib.MIN_SAMPLES / SAMPLE_RATE
         self.hop_seconds = model_lib.HOP_SAMPLES / SAMPLE_RATE
-        # Passes of CHUNK_EMBEDDINGS rows starting at multiples of 1280 samples: the rows of one
-        # pass over the whole clip, up to kernel rounding (unlike `embed_blocks`, chunks share
-        # no row, so a one-row last chunk can differ by up to 4e-5 with oneDNN off).
-        self.chunk_size = model_lib.MIN_SAMPLES + (CHUNK_EMBEDDINGS - 1) * model_lib.HOP_SAMPLES
-        self.chunk_step = CHUNK_EMBEDDINGS * model_lib.HOP_SAMPLES
+        # A row holds one full chunk of `embed`'s (60 s), or many shorter passes.
+        chunk = model_lib.MIN_SAMPLES + (embedding.CHUNK_EMBEDDINGS - 1) * model_lib.HOP_SAMPLES
+        self.row_samples = -(-chunk // model_lib.HOP_SAMPLES) * model_lib.HOP_SAMPLES
         network = speech_embedding.load()
         forward = tf.function(lambda waveforms: network(waveforms, training=False),
                               input_signature=[tf.TensorSpec([None, None], tf.float32)])
-        self._network = lambda padded: forward(padded).numpy()[:, :, 0, :]
+        self._network = lambda waveform: forward(waveform).numpy()[0, :, 0, :]
 
     def embed_clips(self, batch: Sequence[tuple[Clip, str]]) -> list[Result]:
-        pieces = _PaddedBatches(self._network, self._model_lib.num_embeddings, self.chunk_size)
+        passes = _PackedPasses(self._network, self.row_samples, self._model_lib.HOP_SAMPLES,
+                               self._model_lib.num_embeddings)
         results: list[Result | _Counted] = []
         for key, (clip, path) in enumerate(batch):
             stream = _Counted(clips_lib.blocks(path, clip, SAMPLE_RATE))
             try:
-                for chunk in audio.overlapping_chunks(stream, self.chunk_size, self.chunk_step):
-                    if chunk.size >= self._model_lib.MIN_SAMPLES:
-                        pieces.add(key, chunk)
-                if stream.samples < self._model_lib.MIN_SAMPLES:
-                    raise audio.AudioError(
-                        f"{clip.path}: {stream.samples} samples at 16 kHz is too short: the "
-                        f"first embedding needs {self._model_lib.MIN_SAMPLES} (775 ms)")
+                for samples, shared in self._embedding.passes(stream, name=clip.path):
+                    passes.add(key, samples, shared)
                 results.append(stream)
             except BAD_INPUT_ERRORS as error:
                 results.append(error)
-        pieces.flush()
+        passes.flush()
         for key, stream in enumerate(results):
-            rows = pieces.rows(key)
+            rows = passes.rows(key)
             if isinstance(stream, _Counted):
                 stacked = np.concatenate(rows)
                 offsets = np.arange(len(stacked), dtype=np.float32) * self.hop_seconds

@@ -30,11 +30,11 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import Metrics, MetricsFilter
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from absl import logging
 
 from corpus import clips as clips_lib
-from corpus import models, records
+from corpus import models
 from corpus.clips import Clip
 from earshot import progress
 from earshot.errors import InvalidInput, UserError
@@ -207,6 +207,20 @@ class _SplitResults(beam.DoFn):
         yield clip, outcome
 
 
+# The records are TensorFlow protos: `corpus.records` (and TensorFlow) load in the workers that
+# write them, so the launching process starts the workers without loading TensorFlow (2-3 s).
+def _float_record(embedded: tuple[Clip, models.Embedding], model_name: str) -> bytes:
+    from corpus import records
+    clip, embedding = embedded
+    return records.float_example(clip, model_name, embedding.window_seconds, embedding.seconds,
+                                 embedding.rows, embedding.offsets)
+
+
+def _audioset_record(clip: Clip, embedding: models.Embedding) -> bytes:
+    from corpus import records
+    return records.audioset_example(clip, embedding.seconds, embedding.codes)
+
+
 def _read_clips(pipeline: beam.Pipeline, job: EmbedJob,
                 class_labels: dict[str, int] | None):
     """(clips, dead letters of the manifest) PCollections."""
@@ -228,17 +242,13 @@ def build(pipeline: beam.Pipeline, job: EmbedJob,
     results = (clips | "Spread" >> beam.Reshuffle()
                | "Embed" >> RunInference(ClipModelHandler(job))
                | "Split" >> beam.ParDo(_SplitResults()).with_outputs(DEAD, main="embedded"))
-    model_name = job.model
     (results.embedded
-     | "FloatRecords" >> beam.MapTuple(lambda clip, embedding: records.float_example(
-         clip, model_name, embedding.window_seconds, embedding.seconds, embedding.rows,
-         embedding.offsets))
+     | "FloatRecords" >> beam.Map(_float_record, job.model)
      | "WriteEmbeddings" >> beam.io.WriteToTFRecord(job.output_path(EMBEDDINGS_PREFIX),
                                                     file_name_suffix=RECORD_SUFFIX))
     if job.model == "vggish":
         (results.embedded
-         | "AudioSetRecords" >> beam.MapTuple(lambda clip, embedding: records.audioset_example(
-             clip, embedding.seconds, embedding.codes))
+         | "AudioSetRecords" >> beam.MapTuple(_audioset_record)
          | "WriteAudioSet" >> beam.io.WriteToTFRecord(job.output_path(AUDIOSET_PREFIX),
                                                       file_name_suffix=RECORD_SUFFIX))
     dead = [results[DEAD]] + ([bad_rows] if bad_rows is not None else [])
@@ -278,11 +288,34 @@ def run(job: EmbedJob, pipeline_args: Sequence[str] = ()) -> Summary:
     check(job)
     options = pipeline_options(pipeline_args)
     class_labels = clips_lib.read_class_labels(job.class_labels) if job.class_labels else None
-    pipeline = beam.Pipeline(options=options)
+    pipeline = beam.Pipeline(runner=local_runner(options), options=options)
     build(pipeline, job, class_labels)
     result = pipeline.run()
     result.wait_until_finish()
     return _summary(result)
+
+
+def local_runner(options: PipelineOptions):
+    """The FnApiRunner for a DirectRunner job (no `--runner`, or `--runner=DirectRunner`), set
+    up as the DirectRunner sets it up; None (the `--runner` named) for any other.
+
+    Beam's DirectRunner first offers a batch job to the Prism runner, which it downloads from
+    GitHub and which runs Python workers as threads of the launching process, ignoring
+    `--direct_running_mode=multi_processing`; only where Prism cannot start (offline, as on
+    this machine, after translating the job and starting a worker pool for it) does it fall
+    back to the FnApiRunner, which runs the worker processes those options ask for. Going to
+    the FnApiRunner directly runs the job the same way, online or not, without that detour.
+    """
+    runner = options.view_as(StandardOptions).runner
+    if runner is not None and runner.lower() not in ("direct", "directrunner"):
+        return None
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+
+    provision = beam_provision_api_pb2.ProvisionInfo(
+        pipeline_options=JobServiceHandle.encode_pipeline_options(options.get_all_options()))
+    return fn_runner.FnApiRunner(provision_info=fn_runner.ExtendedProvisionInfo(provision))
 
 
 def pipeline_options(args: Sequence[str]) -> PipelineOptions:

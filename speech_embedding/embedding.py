@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -53,9 +53,11 @@ def embed(audio: audio_lib.AudioSource, sample_rate: int = features.SAMPLE_RATE)
     return embed_blocks(blocks, name=name)
 
 
-def embed_blocks(blocks: Iterable[np.ndarray], name: str = "audio",
-                 chunk_embeddings: int = CHUNK_EMBEDDINGS) -> np.ndarray:
-    """Embeds one clip given as consecutive blocks, `chunk_embeddings` rows per forward pass.
+def passes(blocks: Iterable[np.ndarray], name: str = "audio",
+           chunk_embeddings: int = CHUNK_EMBEDDINGS) -> Iterator[tuple[np.ndarray, int]]:
+    """The forward passes that make one clip's rows, in bounded memory: the one chunk geometry
+    of `embed_blocks` and of the corpus job (`corpus.models`), which batches the passes of
+    many clips.
 
     Embedding `t` sees samples `[1280 t, 1280 t + 12400)` and nothing else: every time kernel
     is VALID and the three 2x time pools stay aligned when a pass starts at a multiple of
@@ -67,30 +69,53 @@ def embed_blocks(blocks: Iterable[np.ndarray], name: str = "audio",
 
     Args:
       blocks: float32 `[n]` pieces of a validated 16 kHz waveform in [-1, 1], in order.
+      name: the clip's name for errors.
+      chunk_embeddings: rows per full chunk, at least 2; memory grows with it, not with the
+        clip.
+
+    Yields:
+      (chunk, shared): float32 `[m]` samples, `m <= 12400 + (chunk_embeddings - 1) * 1280`,
+      a view valid until the next pass is drawn; and how many of its
+      `num_embeddings(m)` rows to drop from the front (0 for the first chunk, else 1).
+
+    Raises:
+      earshot.audio.AudioError: fewer than 12400 samples in all (once the blocks run out).
+    """
+    if chunk_embeddings < 2:
+        raise ValueError(f"chunk_embeddings must be at least 2, got {chunk_embeddings}")
+    step = (chunk_embeddings - 1) * model_lib.HOP_SAMPLES
+    num_samples, made = 0, 0
+    for index, chunk in enumerate(audio_lib.overlapping_chunks(
+            blocks, model_lib.MIN_SAMPLES + step, step)):
+        num_samples = chunk.size  # the first chunk is short only when it is the whole clip
+        shared = 1 if index else 0  # the embedding the previous chunk ended with
+        if chunk.size >= model_lib.MIN_SAMPLES + shared * model_lib.HOP_SAMPLES:
+            made += 1
+            yield chunk, shared
+    if not made:
+        raise audio_lib.AudioError(
+            f"{name}: {num_samples} samples at 16 kHz is too short: the first embedding "
+            f"needs {model_lib.MIN_SAMPLES} (775 ms)")
+
+
+def embed_blocks(blocks: Iterable[np.ndarray], name: str = "audio",
+                 chunk_embeddings: int = CHUNK_EMBEDDINGS) -> np.ndarray:
+    """Embeds one clip given as consecutive blocks, one forward pass per chunk of `passes`.
+
+    Args:
+      blocks: float32 `[n]` pieces of a validated 16 kHz waveform in [-1, 1], in order.
       name: the clip's name for errors and progress.
       chunk_embeddings: rows per forward pass, at least 2; memory grows with it, not with
         the clip.
 
     Returns:
-      float32 `[1 + (samples - 12400) // 1280, 96]`.
+      float32 `[1 + (samples - 12400) // 1280, 96]`, the rows of one pass over the whole clip.
 
     Raises:
       earshot.audio.AudioError: fewer than 12400 samples in all.
     """
-    if chunk_embeddings < 2:
-        raise ValueError(f"chunk_embeddings must be at least 2, got {chunk_embeddings}")
-    step = (chunk_embeddings - 1) * model_lib.HOP_SAMPLES
-    chunks = audio_lib.overlapping_chunks(blocks, model_lib.MIN_SAMPLES + step, step)
-    rows, num_samples = [], 0
-    for index, chunk in enumerate(audio_lib.log_progress(chunks, name,
-                                                         step / features.SAMPLE_RATE)):
-        num_samples = chunk.size  # the first chunk is short only when it is the whole clip
-        shared = 1 if index else 0  # the embedding the previous chunk ended with
-        if chunk.size >= model_lib.MIN_SAMPLES + shared * model_lib.HOP_SAMPLES:
-            rows.append(_embedder()(chunk[np.newaxis]).numpy()[0, shared:, 0, :])
-    if not rows:
-        raise audio_lib.AudioError(
-            f"{name}: {num_samples} samples at 16 kHz is too short: the first embedding "
-            f"needs {model_lib.MIN_SAMPLES} (775 ms)")
+    seconds_per_chunk = (chunk_embeddings - 1) * model_lib.HOP_SAMPLES / features.SAMPLE_RATE
+    rows = [_embedder()(chunk[np.newaxis]).numpy()[0, shared:, 0, :]
+            for chunk, shared in audio_lib.log_progress(
+                passes(blocks, name, chunk_embeddings), name, seconds_per_chunk)]
     return np.concatenate(rows)
-
