@@ -61,6 +61,26 @@ def load_runner(path: str, required: tuple[str, ...] = (SAMPLES,),
     return litert.signature_runner(interpreter, required=required)
 
 
+class Hops:
+    """Cuts a stream pushed in pieces of any length into hops of `hop_samples` float32
+    samples; what is left over waits for the next push."""
+
+    def __init__(self, hop_samples: int):
+        self.hop_samples = hop_samples
+        self.clear()
+
+    def clear(self) -> None:
+        self._pending = np.zeros(0, np.float32)
+
+    def push(self, samples: np.ndarray) -> list[np.ndarray]:
+        """The hops completed by `samples`, in order."""
+        self._pending = np.concatenate([self._pending, np.asarray(samples, np.float32)])
+        size, count = self.hop_samples, self._pending.size // self.hop_samples
+        hops = [self._pending[index * size:(index + 1) * size] for index in range(count)]
+        self._pending = self._pending[count * size:]
+        return hops
+
+
 class HopStream:
     """Feeds a streaming model's states back hop by hop; the base of the models' streams,
     which turn the outputs into what their tools act on.
@@ -83,7 +103,7 @@ class HopStream:
         """Back to the start of a stream (zero states, hop 0, no pending samples)."""
         self._state = {name: np.zeros(shape, dtype)
                        for name, (shape, dtype) in self._state_specs.items()}
-        self._pending = np.zeros(0, np.float32)
+        self._hops = Hops(self.hop_samples)
         self.hop = 0
 
     def run_hop(self, samples: np.ndarray) -> dict[str, np.ndarray]:
@@ -95,14 +115,7 @@ class HopStream:
 
     def run(self, samples: np.ndarray) -> list[tuple[int, dict[str, np.ndarray]]]:
         """[(hop, outputs)] of every hop completed by `samples` (any length; the rest waits)."""
-        self._pending = np.concatenate([self._pending, np.asarray(samples, np.float32)])
-        size = self.hop_samples
-        results = []
-        while self._pending.size >= size:
-            hop = self.hop
-            results.append((hop, self.run_hop(self._pending[:size])))
-            self._pending = self._pending[size:]
-        return results
+        return [(self.hop, self.run_hop(hop)) for hop in self._hops.push(samples)]
 
 
 def pcm_chunks(stream: BinaryIO, samples: int) -> Iterator[np.ndarray]:
@@ -123,12 +136,15 @@ def pcm_chunks(stream: BinaryIO, samples: int) -> Iterator[np.ndarray]:
 
 def input_chunks(source: str, sample_rate: int, samples: int,
                  stdin: BinaryIO | None = None) -> Iterator[np.ndarray]:
-    """float32 audio of `source` at `sample_rate` Hz, chunk by chunk, in bounded memory.
+    """float32 audio of `source` at `sample_rate` Hz, in chunks of at most `samples`.
 
     `source` '-' is raw 16-bit PCM on `stdin` (already at `sample_rate`), read `samples` at a
     time so results print as it arrives; anything else is an audio file, decoded and resampled
-    by `earshot.audio.stream` in blocks of varying size.
+    by `earshot.audio.stream` in blocks of varying size, which are cut to `samples`. Either
+    way a hop completed by a chunk ends at most `samples` before the chunk's last sample,
+    which bounds how much recent audio a tool must keep to look back from a detection.
     """
     if source == "-":
         return pcm_chunks(stdin, samples)
-    return audio.stream(source, sample_rate)
+    return (block[start:start + samples] for block in audio.stream(source, sample_rate)
+            for start in range(0, block.size, samples))

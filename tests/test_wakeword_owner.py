@@ -15,9 +15,10 @@ import sys
 
 import numpy as np
 import pytest
+import soundfile
 
 import speech_embedding
-from earshot import audio, tts
+from earshot import audio, streaming, tts
 from speaker_embedding import (database, embedder, model as speaker_model_lib, synthesize,
                                train as speaker_train)
 from speaker_embedding.enroll import enroll
@@ -95,12 +96,16 @@ def conversation(tmp_path_factory) -> str:
     return path
 
 
-def test_recent_audio_gives_the_last_samples_ending_at_a_hop():
-    stream = np.arange(20 * HOP, dtype=np.float32)
+def test_recent_audio_gives_the_last_samples_ending_at_a_hop(tmp_path):
+    # What listen reads: a file's chunks, each at most 4 hops (the decoder's blocks are cut).
+    path = str(tmp_path / "ramp.wav")
+    soundfile.write(path, np.arange(20 * HOP) / 32768.0, RATE, subtype="FLOAT")
+    stream = audio.load(path, RATE)
     recent = owner.RecentAudio(2 * HOP + 4 * HOP)
     pushed = 0
-    for piece in owner.pieces([stream[:700], stream[700:9000], stream[9000:]], 4 * HOP):
-        assert piece.size <= 4 * HOP
+    for piece in streaming.input_chunks(path, RATE, 4 * HOP):
+        assert 0 < piece.size <= 4 * HOP
+        np.testing.assert_array_equal(piece, stream[pushed:pushed + piece.size])
         recent.push(piece)
         pushed += piece.size
         assert recent.end == pushed

@@ -60,9 +60,10 @@ def main(argv: list[str]) -> None:
     piece = READ_HOPS * manifest.hop_samples
     chunks = streaming.input_chunks(FLAGS.input, manifest.sample_rate, piece, sys.stdin.buffer)
     heard = int(owner.OWNER_SECONDS * manifest.sample_rate)
+    # A hop a chunk completes ends at most `piece` samples before the chunk's end.
     recent = owner.RecentAudio(heard + piece) if check is not None else None
     count = accepted = 0
-    for chunk in owner.pieces(chunks, piece):
+    for chunk in chunks:
         if recent is not None:
             recent.push(chunk)
         first = stream.hop

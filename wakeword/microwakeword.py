@@ -35,6 +35,7 @@ import os
 
 import numpy as np
 
+from earshot import streaming
 from earshot.errors import UserError
 from wakeword import detect
 
@@ -89,7 +90,7 @@ class MicroWakeWordStream:
         wheel = _wheel()
         self._model = wheel.MicroWakeWord.from_builtin(_builtin(model_name))
         self._features = wheel.MicroWakeWordFeatures()
-        self._pending = np.zeros(0, np.int16)
+        self._hops = streaming.Hops(HOP_SAMPLES)
 
     @property
     def probability_cutoff(self) -> float:
@@ -99,21 +100,16 @@ class MicroWakeWordStream:
         """A new stream: the wheel reloads the model (its state lives in the interpreter)."""
         self._model.reset()
         self._features.reset()
-        self._pending = np.zeros(0, np.int16)
+        self._hops.clear()
 
-    def _hop(self, pcm: np.ndarray) -> float:
+    def _hop(self, samples: np.ndarray) -> float:
+        pcm = np.clip(np.round(samples * INT16_SCALE), -32768, 32767).astype("<i2")
         means = [self._model.process_streaming_prob(frame)
-                 for frame in self._features.process_streaming(pcm.astype("<i2").tobytes())]
+                 for frame in self._features.process_streaming(pcm.tobytes())]
         return max(means)
 
     def push(self, samples: np.ndarray) -> np.ndarray:
-        pcm = np.clip(np.round(np.asarray(samples, np.float32) * INT16_SCALE), -32768, 32767)
-        self._pending = np.concatenate([self._pending, pcm.astype(np.int16)])
-        hops = self._pending.size // HOP_SAMPLES
-        scores = np.array([self._hop(self._pending[h * HOP_SAMPLES:(h + 1) * HOP_SAMPLES])
-                           for h in range(hops)], np.float32)
-        self._pending = self._pending[hops * HOP_SAMPLES:]
-        return scores
+        return np.array([self._hop(hop) for hop in self._hops.push(samples)], np.float32)
 
 
 def file_scores(waveform: np.ndarray, model_name: str = "hey_jarvis") -> np.ndarray:

@@ -19,6 +19,7 @@ import zipfile
 
 import numpy as np
 
+from earshot import streaming
 from earshot.errors import UserError
 from speech_embedding import pretrained
 
@@ -85,10 +86,11 @@ class OpenWakeWordStream:
         self._features = self._embed(np.stack([mel[s:s + MEL_WINDOW] for s in starts]))
         self._mels = np.ones((MEL_WINDOW, 32), np.float32)
         self._raw = np.zeros(0, np.float32)  # openWakeWord keeps 10 s; a hop reads 1760 samples
-        self._pending = np.zeros(0, np.float32)
+        self._hops = streaming.Hops(HOP_SAMPLES)
         self._predictions = 0
 
     def _hop(self, samples: np.ndarray) -> float:
+        samples = np.round(np.clip(samples, -1, 1) * INT16_SCALE)
         self._raw = np.concatenate([self._raw, samples])[-(HOP_SAMPLES + MEL_CONTEXT_SAMPLES):]
         self._mels = np.vstack([self._mels, self._melspectrogram(self._raw)])[-MEL_BUFFER:]
         self._features = np.vstack([self._features, self._embed(self._mels[-MEL_WINDOW:][None])]
@@ -99,13 +101,7 @@ class OpenWakeWordStream:
         return 0.0 if self._predictions <= WARMUP_PREDICTIONS else score
 
     def push(self, samples: np.ndarray) -> np.ndarray:
-        pcm = np.clip(np.asarray(samples, np.float32), -1, 1) * INT16_SCALE
-        self._pending = np.concatenate([self._pending, np.round(pcm)])
-        scores = []
-        while self._pending.size >= HOP_SAMPLES:
-            scores.append(self._hop(self._pending[:HOP_SAMPLES]))
-            self._pending = self._pending[HOP_SAMPLES:]
-        return np.array(scores, np.float32)
+        return np.array([self._hop(hop) for hop in self._hops.push(samples)], np.float32)
 
 
 def file_scores(waveform: np.ndarray, model_name: str = "hey_jarvis_v0.1") -> np.ndarray:

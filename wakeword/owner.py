@@ -31,7 +31,7 @@ runs on LiteRT alone.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -157,14 +157,3 @@ class RecentAudio:
                              f"[{held}, {self.end})")
         return self._ring[np.arange(start, end) % self._ring.size]
 
-
-def pieces(blocks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
-    """The blocks of a stream cut into pieces of at most `size` samples.
-
-    Fed to the wake-word model one at a time, and pushed to a `RecentAudio` of
-    `size` + the owner's window, they keep the audio of any detection in the ring: a hop
-    completed by a piece ends at most `size` samples before the last sample pushed.
-    """
-    for block in blocks:
-        for start in range(0, block.size, size):
-            yield block[start:start + size]
