@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 DEMO_DEBIAN_PACKAGES := espeak-ng
 TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) chromium chromium-driver gcc
 
-.PHONY: demo test test-all benchmarks weights clean
+.PHONY: demo test test-all test-numerics benchmarks weights clean
 
 # $(call debian,packages): installs what is missing, or says how when not root.
 define debian
@@ -45,6 +45,18 @@ test: weights
 test-all: weights
 	$(call debian,$(TEST_DEBIAN_PACKAGES))
 	$(PYTHON) -m pytest
+
+# The tests marked `numerics` under each oneDNN mode, oneDNN held to older instruction sets
+# too, so one CPU runs the kernels others would (tests/README.md#numerics).
+NUMERICS_MODES := TF_ENABLE_ONEDNN_OPTS=0 TF_ENABLE_ONEDNN_OPTS=1 \
+	TF_ENABLE_ONEDNN_OPTS=1,ONEDNN_MAX_CPU_ISA=AVX2 TF_ENABLE_ONEDNN_OPTS=1,ONEDNN_MAX_CPU_ISA=SSE41
+
+test-numerics: weights
+	$(call debian,$(TEST_DEBIAN_PACKAGES))
+	status=0; for mode in $(NUMERICS_MODES); do \
+		echo "== $$mode"; \
+		env $$(echo $$mode | tr , ' ') $(PYTHON) -m pytest -m "numerics and not slow" || status=1; \
+	done; exit $$status
 
 # Each benchmark prints its figure, its comparator's (same run, same threads) and the ratio.
 BENCHMARKS := speech_embedding streaming vggish speech_commands speaker_embedding export corpus wakeword memory

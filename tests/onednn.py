@@ -11,8 +11,14 @@ numerics-sensitive test runs its snippet under both settings:
             report(hub.load(ARGS["path"])(tf.zeros([0])).shape.as_list())
         ''', mode, path=exported_dir)
 
-The snippet sees its keyword arguments as the dict `ARGS` (JSON values), `tf`, `np`, and
-`report(value)`, which hands one JSON value back as `run_python`'s result.
+The snippet sees its keyword arguments as the dict `ARGS` (JSON values), `tf`, `np`,
+`numerics` (tests/numerics.py, for `network_terms`), and `report(value)`, which hands one
+JSON value back as `run_python`'s result.
+
+`MODES` is both settings, or only the one `TF_ENABLE_ONEDNN_OPTS` names when the suite runs
+under it, so `make test-numerics` runs each mode once. Snippets inherit the rest of the
+environment: `ONEDNN_MAX_CPU_ISA=AVX2` or `=SSE41` holds oneDNN to an older instruction set,
+so one CPU shows the kernels (and summation orders) another CPU would run.
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from typing import Any
 
 import pytest
 
-# TF_ENABLE_ONEDNN_OPTS values: off, on.
-MODES = ("0", "1")
+# TF_ENABLE_ONEDNN_OPTS values: off, on; or the one the suite runs under.
+MODES = ((os.environ["TF_ENABLE_ONEDNN_OPTS"],) if os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+         in ("0", "1") else ("0", "1"))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = os.path.dirname(os.path.abspath(__file__))
 _MARKER = "onednn.report: "
 _PRELUDE = f"""
 import json, sys
@@ -36,6 +44,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.util import _pywrap_util_port
 ARGS = json.loads(sys.argv[1])
+sys.path.insert(0, {TESTS!r})
+import numerics
 
 def report(value):
     print({_MARKER!r} + json.dumps({{"onednn": _pywrap_util_port.IsMklEnabled(),
@@ -54,8 +64,9 @@ def run_python(code: str, mode: str, timeout: float = 600, **args: Any) -> Any:
     env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=mode, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run([sys.executable, "-c", program, json.dumps(args)], cwd=REPO,
                             env=env, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, (f"snippet failed with TF_ENABLE_ONEDNN_OPTS={mode}:\n"
-                                    + result.stderr[-4000:])
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "the CPU's own")
+    assert result.returncode == 0, (f"snippet failed with TF_ENABLE_ONEDNN_OPTS={mode}, "
+                                    f"ONEDNN_MAX_CPU_ISA {isa}:\n" + result.stderr[-4000:])
     reports = [line[len(_MARKER):] for line in result.stdout.splitlines()
                if line.startswith(_MARKER)]
     assert len(reports) == 1, f"the snippet reported {len(reports)} times:\n{result.stdout[-2000:]}"
