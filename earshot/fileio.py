@@ -8,10 +8,13 @@ half-written model that a later `hub.load` would trip over.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from typing import IO, Iterator, Union
+
+from earshot.errors import UserError
 
 PathLike = Union[str, os.PathLike]
 
@@ -27,7 +30,8 @@ def _current_umask() -> int:
 def _publish(staging: str, directory: bool) -> None:
     """Gives a staged file or folder the permissions a plain open()/mkdir() would have.
 
-    mkstemp/mkdtemp create them private (0600/0700); published outputs should not be.
+    mkdtemp creates the staging folder private (0700); published outputs should not be, and a
+    file's mode should not depend on which writer made it.
     """
     os.chmod(staging, (0o777 if directory else 0o666) & ~_current_umask())
 
@@ -40,21 +44,106 @@ def cache_dir(*parts: str) -> str:
     return path
 
 
+class OutputError(UserError, OSError):
+    """An output that cannot be written: a folder where a file is asked for, a folder that is
+    read-only or not a folder, a full disk. The message starts with the output's path."""
+
+
+# Errors that mean "the device is full", however deep a writer (zipfile, HDF5) wraps them:
+# out of space, over quota, over the file size limit.
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def check_output(path: PathLike, folder: bool = False, overwrite: bool = True,
+                 extensions: tuple[str, ...] = ()) -> str:
+    """Refuses an output that could not be written, so a tool can refuse it before any work.
+
+    Every tool calls this on its output flags first; `atomic_file` and `atomic_dir` call it
+    again, so a library caller gets the same answer.
+
+    Args:
+      path: the file (or, with `folder`, the folder) to write; missing parents are created
+        later, so it is the nearest existing one that must be a writable folder.
+      folder: the output is a folder (`atomic_dir`), not a file.
+      overwrite: for a folder, whether an existing one may be replaced.
+      extensions: for a writer that picks its format by the name (Keras `.keras`), the
+        endings it is given; another name is refused. Empty: the tool writes its one format
+        under any name.
+
+    Returns:
+      The absolute path.
+
+    Raises:
+      OutputError: `path` is a folder where a file is asked for, has none of `extensions`,
+        or its folder cannot be written (read-only file system, no permission, or a file
+        where a folder is needed).
+      FileExistsError: the folder `path` exists and `overwrite` is False.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if folder and os.path.lexists(path) and not overwrite:
+        raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
+    if not folder and os.path.isdir(path):
+        raise OutputError(f"{path}: is a folder; name the file to write")
+    if extensions and not path.endswith(extensions):
+        raise OutputError(f"{path}: must end in {' or '.join(extensions)}, the format written")
+    parent = os.path.dirname(path)
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise OutputError(f"{path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        read_only = os.statvfs(parent).f_flag & os.ST_RDONLY
+        raise OutputError(f"{path}: cannot write in {parent} "
+                          f"({'read-only file system' if read_only else 'permission denied'})")
+    return path
+
+
+def _is_out_of_space(error: BaseException, folder: str) -> bool:
+    """Whether `error` came from the device of `folder` being full.
+
+    Some writers say so with an errno somewhere in the chain of errors; others do not
+    (`soundfile`'s "System error.", `np.save`'s "N requested and M written", TensorFlow's
+    ResourceExhaustedError), so a failure while the device has no free block counts too.
+    """
+    cause = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in _NO_SPACE:
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return os.statvfs(folder).f_bavail == 0
+
+
+@contextlib.contextmanager
+def _reporting_full_disk(path: str, staging: str) -> Iterator[None]:
+    """Turns a full device while `staging` is written into one OutputError naming `path`.
+
+    Checked before the staging folder is removed, while the device is still as full as the
+    writer found it.
+    """
+    try:
+        yield
+    except Exception as error:  # pylint: disable=broad-except
+        if _is_out_of_space(error, staging):
+            raise OutputError(f"{path}: no space left on the device; nothing was written "
+                              "there") from error
+        raise
+
+
 @contextlib.contextmanager
 def atomic_dir(path: PathLike, overwrite: bool = False) -> Iterator[str]:
     """Yields a temporary folder that replaces `path` when the block exits cleanly.
 
     Raises:
       FileExistsError: `path` exists and `overwrite` is False (checked before any work).
+      OutputError: as `check_output`, or the device filled up (nothing is left behind).
     """
-    path = os.path.abspath(os.fspath(path))
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
+    path = check_output(path, folder=True, overwrite=overwrite)
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
     try:
-        yield staging
+        with _reporting_full_disk(path, staging):
+            yield staging
         _publish(staging, directory=True)
         if os.path.exists(path):
             retired = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".old",
@@ -78,22 +167,32 @@ def atomic_open(path: PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
 
 @contextlib.contextmanager
 def atomic_file(path: PathLike) -> Iterator[str]:
-    """Yields a temporary file name in the same folder that is renamed to `path` on success.
+    """Yields a file name for a writer; what it writes there is renamed to `path` on success.
 
-    The temporary name keeps every extension of `path` (`.weights.h5`, `.tar.gz`), since
-    writers such as Keras, `soundfile` and `np.savez` pick or check their format by it.
+    The name is `path`'s own base name inside a fresh private folder beside `path`, so
+    writers that pick or check their format by the extension (Keras `.weights.h5`,
+    `soundfile`, matplotlib) see the one the user gave. Writers that append one of their
+    own (`np.savez` adds `.npz`, `np.save` `.npy`, matplotlib `.png` to a name without
+    one) write a file of another name there: whatever single file the writer made is the
+    output, so `path` is written exactly as named, whatever the writer.
+
+    Raises:
+      OutputError: as `check_output` (before the block runs), or the device filled up
+        during the write (then nothing is left behind: neither output nor staging folder).
+      RuntimeError: the block wrote no file, or more than one (a bug of the caller).
     """
-    path = os.path.abspath(os.fspath(path))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    name = os.path.basename(path)
-    extensions = name[name.index("."):] if "." in name.lstrip(".") else ""
-    handle, staging = tempfile.mkstemp(prefix=f".{name}.tmp.", suffix=extensions,
-                                       dir=os.path.dirname(path))
-    os.close(handle)
+    path = check_output(path)
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
     try:
-        yield staging
-        _publish(staging, directory=False)
-        os.replace(staging, path)
+        with _reporting_full_disk(path, staging):
+            yield os.path.join(staging, os.path.basename(path))
+        written = os.listdir(staging)
+        if len(written) != 1:
+            raise RuntimeError(f"the writer of {path} made {len(written)} files, not one: "
+                               f"{written}")
+        _publish(os.path.join(staging, written[0]), directory=False)
+        os.replace(os.path.join(staging, written[0]), path)
     finally:
-        if os.path.exists(staging):
-            os.remove(staging)
+        shutil.rmtree(staging, ignore_errors=True)
