@@ -18,6 +18,7 @@ FLAGS = flags.FLAGS
 
 def main(argv: list[str]) -> None:
     del argv
+    fileio.check_output(FLAGS.output, extensions=(".keras",))
     trained = classifier.train(FLAGS.records, FLAGS.num_classes, epochs=FLAGS.epochs,
                                seed=FLAGS.seed)
     with fileio.atomic_file(FLAGS.output) as staging:

@@ -41,14 +41,15 @@ def _warn_about_leftovers(output_dir: str) -> None:
 
 
 def check_output(output_dir: str, overwrite: bool, archive: bool) -> None:
-    """Fails before any work if an output exists and `overwrite` is False."""
-    targets = [os.path.abspath(output_dir), card_lib.card_path(output_dir)]
-    targets += [archive_path(output_dir)] if archive else []
-    for target in targets:
+    """Fails before any work if an output exists and `overwrite` is False, or cannot be
+    written (`fileio.check_output`): the model folder, its card and, with `archive`, the
+    archive."""
+    fileio.check_output(output_dir, folder=True, overwrite=overwrite)
+    files = [card_lib.card_path(output_dir)] + ([archive_path(output_dir)] if archive else [])
+    for target in files:
         if os.path.exists(target) and not overwrite:
             raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
-        if os.path.isdir(target) and target.endswith(".tar.gz"):
-            raise IsADirectoryError(f"{target} is a folder, cannot write the archive there")
+        fileio.check_output(target)
 
 
 def export(spec: spec_lib.ModelSpec, fmt: str, output_dir: str, overwrite: bool = False,

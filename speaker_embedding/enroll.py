@@ -14,7 +14,7 @@ from typing import Sequence
 
 from absl import flags
 
-from earshot import cli as earshot_cli
+from earshot import cli as earshot_cli, fileio
 from speaker_embedding import cli, database
 
 FLAGS = flags.FLAGS
@@ -22,6 +22,7 @@ FLAGS = flags.FLAGS
 
 def enroll(model_dir: str, db: str, name: str, audio: Sequence[str]) -> None:
     """Embeds `audio` and appends it under `name`; prints a summary."""
+    fileio.check_output(db)
     if os.path.lexists(db):
         database.read(db)  # a foreign or corrupt database fails before the network runs
     vector, model = cli.embed_files(model_dir, audio)

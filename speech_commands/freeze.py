@@ -26,7 +26,7 @@ import os
 
 from absl import app, flags, logging
 
-from earshot import cli
+from earshot import cli, fileio
 from speech_commands import inference_export, run_folder, settings
 from speech_commands.inference_export import (  # noqa: F401  (the reference's functions)
     create_inference_graph, save_graph_def)
@@ -64,6 +64,10 @@ def main(argv):
     del argv
     if not FLAGS.output_file and not FLAGS.tflite_dir and not FLAGS.micro_dir:
         raise app.UsageError("pass --output_file, --tflite_dir and/or --micro_dir")
+    if FLAGS.output_file:
+        fileio.check_output(FLAGS.output_file, folder=FLAGS.save_format == "saved_model")
+    for folder in filter(None, (FLAGS.tflite_dir, FLAGS.micro_dir)):
+        fileio.check_output(folder, folder=True)
     model, run = run_folder.load_model(FLAGS.start_checkpoint or FLAGS.train_dir,
                                        **settings.flags_given(FLAGS, SETTINGS_FLAGS))
     module = inference_export.InferenceModule(model, run.model_settings)

@@ -74,10 +74,11 @@ def _config() -> settings.TrainConfig:
 
 def main(argv):
     del argv
-    config = _config()
     folder = FLAGS.train_dir or settings.TrainConfig().train_dir
-    audio_path = FLAGS.output_audio_file or os.path.join(folder, WAV_NAME)
-    labels_path = FLAGS.output_labels_file or os.path.join(folder, LABELS_NAME)
+    audio_path = fileio.check_output(FLAGS.output_audio_file or os.path.join(folder, WAV_NAME))
+    labels_path = fileio.check_output(FLAGS.output_labels_file
+                                      or os.path.join(folder, LABELS_NAME))
+    config = _config()
     # 100% unknown: the testing split then offers as many unknown-word clips as wanted ones.
     processor = input_data.AudioProcessor(
         config.data_url, config.data_dir, 0.0, 100.0, config.words,

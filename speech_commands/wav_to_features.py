@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from absl import flags, logging
 
-from earshot import cli
+from earshot import cli, fileio
 from speech_commands import features
 from speech_commands.c_source import wav_to_features  # noqa: F401  (the reference's function)
 
@@ -39,6 +39,7 @@ def define_flags() -> None:
 
 def main(argv):
     del argv
+    fileio.check_output(FLAGS.output_c_file)
     wav_to_features(FLAGS.sample_rate, FLAGS.clip_duration_ms, FLAGS.window_size_ms,
                     FLAGS.window_stride_ms, FLAGS.feature_bin_count, FLAGS.quantize,
                     FLAGS.preprocess, FLAGS.input_wav, FLAGS.output_c_file)

@@ -57,6 +57,7 @@ def wav_to_spectrogram(input_wav: str, window_size: int, stride: int, brightness
 
 def main(argv):
     del argv
+    fileio.check_output(FLAGS.output_image)
     wav_to_spectrogram(FLAGS.input_wav, FLAGS.window_size, FLAGS.stride, FLAGS.brightness,
                        FLAGS.output_image)
 

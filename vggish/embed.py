@@ -15,7 +15,7 @@ import os
 
 from absl import app, flags
 
-from earshot import cli, embed_files
+from earshot import cli, embed_files, fileio
 from vggish import embedding, weights
 
 
@@ -25,6 +25,7 @@ FLAGS = flags.FLAGS
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    fileio.check_output(FLAGS.output)
     paths = [path for path in FLAGS.input.split(",") if path]
     model = embedding.embedder(FLAGS.weights_path and os.path.abspath(FLAGS.weights_path))
     embed_files.embed_to_npz(paths, functools.partial(model, postprocess=FLAGS.postprocess),
@@ -34,7 +35,8 @@ def main(argv: list[str]) -> None:
 if __name__ == "__main__":
     flags.DEFINE_string("input", None, "Comma-separated audio files (WAV, FLAC, OGG, MP3).",
                         required=True)
-    flags.DEFINE_string("output", None, ".npz to write, one [N, 128] array per input.",
+    flags.DEFINE_string("output", None, "The file to write, an .npz archive whatever its name: "
+                        "one [N, 128] array per input.",
                         required=True)
     flags.DEFINE_bool("postprocess", False, "Write uint8 PCA-quantized embeddings, the "
                       "AudioSet release format, instead of float32.")

@@ -17,7 +17,7 @@ from typing import Callable, NamedTuple
 
 from absl import app, flags, logging
 
-from earshot import cli
+from earshot import cli, fileio
 from earshot.errors import UserError
 from vggish import calibration, onnx_model, tflite, weights
 
@@ -48,6 +48,7 @@ FLAGS = flags.FLAGS
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    fileio.check_output(FLAGS.output)
     format_name = output_format(FLAGS.output, FLAGS.format)
     chosen = FORMATS[format_name]
     if FLAGS.quantization not in chosen.quantizations:

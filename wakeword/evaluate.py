@@ -54,6 +54,9 @@ def _cached_scores(path: str, name: str, score) -> np.ndarray:
 
 def main(argv: list[str]) -> None:
     del argv
+    output = fileio.check_output(FLAGS.output or os.path.join(FLAGS.model, "evaluation.json"))
+    det_plot = fileio.check_output(FLAGS.det_plot
+                                   or os.path.join(FLAGS.model, "evaluation_det.png"))
     manifest = runtime.Manifest.read(FLAGS.model)
     head = export.load_head(FLAGS.model)
     models = {"earshot": (lambda path: export.file_scores(head, audio.load(path, 16000)),
@@ -77,14 +80,13 @@ def main(argv: list[str]) -> None:
     for label, (score, detector) in models.items():
         scores = {f.path: score(f.path) for f in progress.track(files, f"scoring with {label}")}
         results[label] = evaluation.metrics(files, scores, detector)
-    output = FLAGS.output or os.path.join(FLAGS.model, "evaluation.json")
     with fileio.atomic_open(output, "w") as out:
         json.dump({"phrase": manifest.phrase, "data_dir": folder, "models": results}, out, indent=2)
     plots.det({label: (np.array(m["det"]["frr"]), np.array(m["det"]["fa_per_hour"]))
                for label, m in results.items()},
               f'"{manifest.phrase}": flite and festival voices, '
               f'{next(iter(results.values()))["negative_hours"]:.2f} h of negatives',
-              FLAGS.det_plot or os.path.join(FLAGS.model, "evaluation_det.png"),
+              det_plot,
               {label: (m["fa_per_hour"], float(np.mean(list(m["frr"].values()))))
                for label, m in results.items()})
     print(evaluation.table(results))

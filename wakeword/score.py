@@ -30,6 +30,7 @@ def define_flags() -> None:
 
 def main(argv: list[str]) -> None:
     del argv
+    fileio.check_output(FLAGS.output)
     stream = runtime.WakeWordStream(FLAGS.model, num_threads=FLAGS.num_threads)
     rate, hop = stream.manifest.sample_rate, stream.manifest.hop_samples
     with fileio.atomic_open(FLAGS.output, "w", newline="") as out:
