@@ -9,6 +9,8 @@ Most also derive from the built-in type that fits (`ValueError` for wrong conten
 `FileNotFoundError` for something missing), so code that caught those before still does.
 """
 
+import os
+
 
 class UserError(Exception):
     """A problem with what the user gave (a file, a folder, a flag value) or set up.
@@ -23,3 +25,22 @@ class InvalidInput(UserError, ValueError):
     For errors with no package-specific type (`earshot.audio.AudioError`,
     `speaker_embedding.database.DatabaseError`, ...).
     """
+
+
+def require_file(path: str, what: str = "file") -> str:
+    """Returns `path` if it is a file; else an OSError that says what is there instead.
+
+    "not found" for a folder sends the user hunting for a typo in a path that exists, so a
+    folder where a file is wanted is named as one (`IsADirectoryError`). Both are OSErrors,
+    which `earshot.cli` reports in one line.
+
+    Args:
+      what: what the file should be, for the message ("audio file", "labels file", ...).
+    """
+    if not path:
+        raise FileNotFoundError(f"no {what} given")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path}: is a folder, not a {what}")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such {what}")
+    return path

@@ -21,6 +21,8 @@ from typing import Sequence, Union
 import numpy as np
 from ai_edge_litert import interpreter as litert_interpreter
 
+from earshot.errors import require_file
+
 Interpreter = litert_interpreter.Interpreter
 SignatureRunner = litert_interpreter.SignatureRunner
 Model = Union[str, os.PathLike, bytes]
@@ -46,8 +48,7 @@ def load(model: Model, num_threads: int | None = None, xnnpack: bool = True) -> 
         source = {"model_content": model}
     else:
         model = os.fspath(model)
-        if not os.path.isfile(model):
-            raise FileNotFoundError(f"{model}: no such TFLite model")
+        require_file(model, "TFLite model")
         source = {"model_path": model}
     interpreter = Interpreter(**source, num_threads=num_threads,
                               experimental_op_resolver_type=resolver)

@@ -9,11 +9,10 @@ word is a false positive. All figures are percentages of the ground-truth words.
 from __future__ import annotations
 
 import dataclasses
-import os
 
 from absl import logging
 
-from earshot.errors import InvalidInput
+from earshot.errors import InvalidInput, require_file
 
 
 @dataclasses.dataclass
@@ -96,8 +95,7 @@ def read_ground_truth_file(path: str) -> list[tuple[str, float]]:
       InvalidInput: not a text file, or not one `label, time_ms` line in it (a stream's
         accuracy against no words means nothing).
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"ground truth file {path} not found")
+    require_file(path, "ground truth file")
     ground_truth = []
     try:
         with open(path, encoding="utf-8") as lines:

@@ -8,12 +8,10 @@ the streaming tools and the tests.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from earshot import audio, litert, quiet
-from earshot.errors import UserError
+from earshot.errors import UserError, require_file
 
 # The files of the Android speech app's contract (written by `inference_export`).
 TFLITE_MODEL_NAME = "conv_actions_frozen.tflite"
@@ -36,8 +34,7 @@ def load_frozen_graph(path: str):
       ModelFileError: `path` is empty, or not a GraphDef TensorFlow can import.
     """
     import tensorflow as tf  # Only frozen graphs need it; TFLite models run without it.
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"model file {path} not found")
+    require_file(path, "model file")
     graph_def = tf.compat.v1.GraphDef()
     with open(path, "rb") as graph_file:
         try:
@@ -83,9 +80,7 @@ class Classifier:
     def __init__(self, path: str, input_names: tuple[str, str] = (f"{DECODER_NAME}:0",
                                                                   f"{DECODER_NAME}:1"),
                  output_name: str = f"{OUTPUT_NAME}:0", num_threads: int | None = None):
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"model file {path} not found")
-        self.path = path
+        self.path = require_file(path, "model file")
         self.is_tflite = path.endswith(".tflite")
         if self.is_tflite:
             try:

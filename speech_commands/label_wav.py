@@ -12,14 +12,12 @@ Prints `--how_many_labels` lines `label (score = 0.12345)`.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import soundfile
 from absl import flags
 
 from earshot import audio, cli
-from earshot.errors import UserError
+from earshot.errors import UserError, require_file
 from speech_commands import classifier, dataset
 
 FLAGS = flags.FLAGS
@@ -50,9 +48,8 @@ def _is_16_bit_wav(path: str) -> bool:
 def label_wav(wav: str, labels: str, graph: str, input_name: str, output_name: str,
               how_many_labels: int) -> list[tuple[str, float]]:
     """Top `how_many_labels` (label, score), best first."""
-    for path, what in ((wav, "audio file"), (graph, "model"), (labels, "labels file")):
-        if not path or not os.path.isfile(path):
-            raise FileNotFoundError(f"{what} {path!r} does not exist")
+    for path, what in ((wav, "audio file"), (graph, "model file"), (labels, "labels file")):
+        require_file(path, what)
     label_names = dataset.read_labels(labels)
     audio.load(wav, 16000)  # One clear error for a corrupt, empty or NaN file, before TF sees it.
     if graph.endswith(".tflite") or not _is_16_bit_wav(wav):

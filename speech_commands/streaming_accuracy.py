@@ -26,7 +26,7 @@ import numpy as np
 from absl import flags, logging
 
 from earshot import audio, cli
-from earshot.errors import UserError
+from earshot.errors import UserError, require_file
 from speech_commands import (accuracy_utils, classifier, dataset, detection, plots, settings,
                              spotter_runtime)
 
@@ -79,10 +79,11 @@ def _inputs() -> tuple[str, list[str], str, str]:
              "wav": FLAGS.wav or os.path.join(run_dir, STREAMING_WAV_NAME),
              "ground_truth": FLAGS.ground_truth or os.path.join(run_dir, STREAMING_LABELS_NAME)}
     for name, path in paths.items():
-        if not os.path.isfile(path):
+        if not os.path.exists(path):
             raise UserError(f"--{name}: {path} not found (freeze --tflite_dir=RUN/export or "
                             "export_kws writes the model, generate_streaming_test_wav "
                             "--train_dir=RUN the wav and ground truth)")
+        require_file(path, f"--{name} file")
     return paths["graph"], labels, paths["wav"], paths["ground_truth"]
 
 
