@@ -3,7 +3,8 @@
 Each job of the reference's `AudioProcessor` is one small piece here, composed by
 `input_data.AudioProcessor` (which adds featurizing):
 
-* `maybe_download_and_extract_dataset`: the tarball, unless the folder already holds wavs.
+* `maybe_download_and_extract_dataset`: the tarball, when one is named and the folder holds
+  no wavs yet.
 * `DataIndex`: splits by hashing, silence and unknown entries as the reference adds them.
 * `load_background_data`: the `_background_noise_` recordings.
 * `ClipCache`: each clip decoded once, kept in memory (~64 kB each).
@@ -24,13 +25,14 @@ import math
 import os
 import random
 import tarfile
+import urllib.error
 import urllib.request
 
 import numpy as np
 from absl import logging
 
 from earshot import audio, fileio, progress
-from earshot.errors import UserError
+from earshot.errors import UserError, require_file
 from speech_commands.split import speaker_of, which_set
 
 SILENCE_LABEL = "_silence_"
@@ -40,10 +42,15 @@ UNKNOWN_WORD_INDEX = 1
 BACKGROUND_NOISE_DIR_NAME = "_background_noise_"
 RANDOM_SEED = 59185
 MODES = ("validation", "testing", "training")
+DOWNLOAD_TIMEOUT_SECONDS = 60  # a server silent this long is not coming back
 
 
 class DatasetError(UserError, ValueError):
     """A dataset folder that cannot serve the asked split (missing words, no clips)."""
+
+
+class NoDataset(DatasetError, FileNotFoundError):
+    """A dataset folder that does not exist or holds no `<word>/*.wav` clip."""
 
 
 def prepare_words_list(wanted_words: list[str]) -> list[str]:
@@ -53,8 +60,7 @@ def prepare_words_list(wanted_words: list[str]) -> list[str]:
 
 def read_labels(path: str) -> list[str]:
     """Label lines with trailing whitespace removed (as label_wav reads them)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"labels file {path} not found")
+    require_file(path, "labels file")
     with open(path) as labels_file:
         labels = [line.rstrip() for line in labels_file]
     if not labels or not all(labels):
@@ -67,10 +73,15 @@ def _has_wavs(data_dir: str) -> bool:
 
 
 def maybe_download_and_extract_dataset(data_url: str, dest_directory: str) -> None:
-    """Downloads and unpacks the dataset tarball into `dest_directory` if needed.
+    """Downloads and unpacks the dataset tarball `data_url` into `dest_directory` if needed.
 
     Unlike the reference, a folder that already holds `<word>/*.wav` is used as is, so a
-    synthesized or previously extracted dataset never triggers a download.
+    synthesized or previously extracted dataset never triggers a download; and no
+    `data_url` ("" or None) never downloads.
+
+    Raises:
+      DatasetError: the download failed (nothing is left behind: neither a partial tarball
+        nor the folder made for it), or the tarball is not one.
     """
     if not data_url:
         return
@@ -78,29 +89,42 @@ def maybe_download_and_extract_dataset(data_url: str, dest_directory: str) -> No
         logging.info("Using the dataset already in %s (not downloading %s)", dest_directory,
                      data_url)
         return
+    created = not os.path.exists(dest_directory)
     os.makedirs(dest_directory, exist_ok=True)
     filepath = os.path.join(dest_directory, data_url.split("/")[-1])
     if not os.path.exists(filepath):
-        logging.info("Downloading %s", data_url)
         try:
-            with urllib.request.urlopen(data_url) as response, \
-                    fileio.atomic_open(filepath, "wb") as out:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                chunks = iter(lambda: response.read(1 << 20), b"")
-                for chunk in progress.track(chunks, f"downloading {filepath}",
-                                            total=total and math.ceil(total / (1 << 20))):
-                    out.write(chunk)
-        except OSError as error:
-            raise RuntimeError(
-                f"Failed to download URL: {data_url} to folder: {filepath} ({error}). Please make "
-                "sure you have enough free space and an internet connection") from error
-        logging.info("Successfully downloaded %s (%d bytes)", os.path.basename(filepath),
-                     os.path.getsize(filepath))
+            _download(data_url, filepath)
+        except DatasetError:
+            if created and not os.listdir(dest_directory):
+                os.rmdir(dest_directory)
+            raise
     try:
         with tarfile.open(filepath, "r:*") as archive:
             archive.extractall(dest_directory, filter="data")
     except tarfile.TarError as error:
-        raise RuntimeError(f"{filepath} is not a readable tar archive ({error})") from error
+        raise DatasetError(f"{filepath}: not a readable tar archive ({error})") from error
+
+
+def _download(url: str, filepath: str) -> None:
+    """Downloads `url` to `filepath` atomically (a failed download leaves no file)."""
+    logging.info("Downloading %s", url)
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response, \
+                fileio.atomic_open(filepath, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            chunks = iter(lambda: response.read(1 << 20), b"")
+            for chunk in progress.track(chunks, f"downloading {filepath}",
+                                        total=total and math.ceil(total / (1 << 20))):
+                out.write(chunk)
+    except OSError as error:
+        # An HTTP error says its status; a connection error's reason is the socket's.
+        reason = error if isinstance(error, urllib.error.HTTPError) else getattr(
+            error, "reason", error)
+        raise DatasetError(f"cannot download {url} ({reason}); check the URL and the network, "
+                           "or name a folder that holds the dataset with --data_dir") from error
+    logging.info("Successfully downloaded %s (%d bytes)", os.path.basename(filepath),
+                 os.path.getsize(filepath))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,7 +162,7 @@ class DataIndex:
         training set, since negatives are cheap to collect.
         """
         if not os.path.isdir(data_dir):
-            raise FileNotFoundError(f"{data_dir}: no such dataset folder")
+            raise NoDataset(f"{data_dir}: no such dataset folder")
         random.seed(RANDOM_SEED)
         wanted_words = list(split.wanted_words)
         wanted_words_index = {word: index + 2 for index, word in enumerate(wanted_words)}
@@ -159,7 +183,7 @@ class DataIndex:
             else:
                 unknown_index[set_index].append(entry)
         if not all_words:
-            raise FileNotFoundError("No .wavs found at " + search_path)
+            raise NoDataset(f"No .wavs found at {search_path}: {data_dir} holds no dataset")
         for word in wanted_words:
             if word not in all_words:
                 raise DatasetError("Expected to find " + word + " in labels but only found " +

@@ -27,8 +27,9 @@ from earshot.errors import UserError
 SETTINGS_NAME = "settings.json"
 FORMAT = "earshot.speech_commands.run"
 FORMAT_VERSION = 1
-DEFAULT_DATA_URL = ("https://storage.googleapis.com/download.tensorflow.org/data/"
-                    "speech_commands_v0.02.tar.gz")
+# The tutorial's dataset: what `train --data_url=` names to download it.
+SPEECH_COMMANDS_URL = ("https://storage.googleapis.com/download.tensorflow.org/data/"
+                       "speech_commands_v0.02.tar.gz")
 DEFAULT_WANTED_WORDS = "yes,no,up,down,left,right,on,off,stop,go"
 
 
@@ -78,8 +79,10 @@ def _field(default: Any, help_text: str) -> Any:
 class TrainConfig:
     """Every `train` flag, with the reference's defaults; the help text is the flag's."""
 
-    data_url: str = _field(DEFAULT_DATA_URL, "Location of the speech training data archive "
-                           "(skipped if --data_dir has wavs).")
+    # Empty by default, unlike the reference: a mistyped --data_dir must not start a download.
+    data_url: str = _field("", "Location of the speech training data archive, downloaded into "
+                           "--data_dir if it holds no wavs; the tutorial's is "
+                           f"{SPEECH_COMMANDS_URL}. Empty: never download.")
     data_dir: str = _field("/tmp/speech_dataset/", "Where to download the speech training data "
                            "to / find it.")
     background_volume: float = _field(0.1, "How loud the background noise should be, between "

@@ -11,7 +11,9 @@ need afterwards.
 Differences from the reference: `--verbosity` is absl's own (0 = INFO, 1 = DEBUG, -1 =
 WARNING); `--seed` makes a run repeatable; `--optimizer=adam` is added for short runs;
 `--quantize` fake-quantizes the fingerprint only (`tf.contrib.quantize` is gone; `freeze
---tflite_dir` writes an int8 TFLite model instead).
+--tflite_dir` writes an int8 TFLite model instead); the dataset is downloaded only when
+`--data_url` names it (its default is empty), so a mistyped `--data_dir` is an error, not a
+download.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import dataclasses
 from absl import flags, logging
 
 from earshot import cli, distribution
-from speech_commands import training
-from speech_commands.settings import TrainConfig
+from speech_commands import dataset, training
+from speech_commands.settings import SPEECH_COMMANDS_URL, TrainConfig
 
 FLAGS = flags.FLAGS
 
@@ -49,9 +51,15 @@ def main(argv):
     `train.FLAGS` to an object holding the reference's flags only)."""
     del argv
     strategy = distribution.make(getattr(FLAGS, "distribution_strategy", "none"))
-    training.train(TrainConfig(**{f.name: getattr(FLAGS, f.name, f.default)
-                                  for f in dataclasses.fields(TrainConfig)}), log=log,
-                   strategy=strategy)
+    config = TrainConfig(**{f.name: getattr(FLAGS, f.name, f.default)
+                            for f in dataclasses.fields(TrainConfig)})
+    try:
+        training.train(config, log=log, strategy=strategy)
+    except dataset.NoDataset as error:
+        if config.data_url:
+            raise
+        raise dataset.NoDataset(f"{error}; to download the Speech Commands dataset into it, "
+                                f"pass --data_url={SPEECH_COMMANDS_URL}") from error
 
 
 if __name__ == "__main__":
