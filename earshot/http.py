@@ -1,10 +1,10 @@
 """One place for earshot's small HTTP servers (`export.serve`, the recorder's page server).
 
-Both need the same few things from `http.server`: a threaded server that knows its URL,
-HTTP/1.1 handlers that answer with bytes or JSON and a correct Content-Length (so that
-connections stay open between requests), one error type that carries the status to answer
-with, and request lines logged through absl at debug level rather than printed to stderr
-for every request.
+Both need the same few things from `http.server`: a threaded server that knows its URL and
+names its address when it cannot bind it, HTTP/1.1 handlers that answer with bytes or JSON
+and a correct Content-Length (so that connections stay open between requests), one error type
+that carries the status to answer with, and request lines logged through absl at debug level
+rather than printed to stderr for every request.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any
 
 from absl import logging
 
+from earshot.errors import UserError
+
 
 class Refused(Exception):
     """A request answered with an error status and a one-line message instead of content."""
@@ -25,10 +27,24 @@ class Refused(Exception):
         self.status = http.HTTPStatus(status)
 
 
+class BindError(UserError, OSError):
+    """The server's address cannot be listened on (a busy port, a host not of this machine)."""
+
+
 class Server(http.server.ThreadingHTTPServer):
     """A threaded HTTP server (one daemon thread per connection) that knows its URL."""
 
     daemon_threads = True
+
+    def server_bind(self) -> None:
+        """Binds, or raises BindError naming the address: the socket's own "Address already in
+        use" does not say which port, and a default port is one the user never typed."""
+        try:
+            super().server_bind()
+        except OSError as error:
+            host, port = self.server_address[:2]
+            raise BindError(f"cannot listen on {host}:{port} ({error.strerror or error}); pick "
+                            "another port (0: any free one)") from error
 
     @property
     def url(self) -> str:

@@ -74,11 +74,7 @@ def main(argv: list[str]) -> None:
         config = config_from_flags()
     except ValueError as error:
         raise UserError(str(error)) from error
-    try:
-        server = server_lib.make_server(config, FLAGS.host, FLAGS.port, log)
-    except OSError as error:
-        raise UserError(f"cannot serve on {FLAGS.host}:{FLAGS.port} ({error.strerror}); pick "
-                        "another --port, or --port=0 for any free one") from error
+    server = server_lib.make_server(config, FLAGS.host, FLAGS.port, log)
     if FLAGS.host not in server_lib.LOOPBACK_HOSTS:
         logging.warning("serving on %s: browsers grant the microphone only to localhost or "
                         "HTTPS pages, and anyone who can reach this address can add takes",
