@@ -57,7 +57,10 @@ def default_threshold(model_dir: str) -> float:
     """The EER threshold `evaluate --whole_utterances` measured on held-out speakers.
 
     Whole-utterance scores are what verify computes, so their threshold is the one to reuse.
+    The model folder is checked first: a mistyped --model_dir is named as such, not as a
+    threshold to measure.
     """
+    embedder.read_config(model_dir)
     path = os.path.join(model_dir, "eval_whole", "metrics.json")
     try:
         with open(path) as f:
