@@ -3,10 +3,11 @@
 The streaming exports (`speech_commands.export_kws`'s `streaming_kws.tflite`,
 `wakeword.train`'s `wakeword.tflite`) take one hop of new samples under the input name
 `samples` plus their state tensors, and return their scores plus the new states under the
-same names. `HopStream` holds those states between calls (zeros at the start of a stream) and
-cuts audio of any length into hops; `input_chunks` reads a file, or raw 16-bit PCM on stdin,
-for it; `Sidecar` is the JSON record beside a model that its users need. Imports no
-TensorFlow: this is what the `listen` tools run on a device.
+same names. `HopStream` holds those states between calls (zeros at the start of a stream),
+cuts audio of any length into hops and says when a stream ended before its first score;
+`input_chunks` reads a file, or raw 16-bit PCM on stdin, for it; `Sidecar` is the JSON record
+beside a model that its users need. Imports no TensorFlow: this is what the `listen` tools run
+on a device.
 """
 
 from __future__ import annotations
@@ -63,7 +64,11 @@ def load_runner(path: str, required: tuple[str, ...] = (SAMPLES,),
 
 class Hops:
     """Cuts a stream pushed in pieces of any length into hops of `hop_samples` float32
-    samples; what is left over waits for the next push."""
+    samples; what is left over waits for the next push.
+
+    Attributes:
+      received: samples pushed since the last `clear`.
+    """
 
     def __init__(self, hop_samples: int):
         self.hop_samples = hop_samples
@@ -71,10 +76,13 @@ class Hops:
 
     def clear(self) -> None:
         self._pending = np.zeros(0, np.float32)
+        self.received = 0
 
     def push(self, samples: np.ndarray) -> list[np.ndarray]:
         """The hops completed by `samples`, in order."""
-        self._pending = np.concatenate([self._pending, np.asarray(samples, np.float32)])
+        samples = np.asarray(samples, np.float32)
+        self.received += samples.size
+        self._pending = np.concatenate([self._pending, samples])
         size, count = self.hop_samples, self._pending.size // self.hop_samples
         hops = [self._pending[index * size:(index + 1) * size] for index in range(count)]
         self._pending = self._pending[count * size:]
@@ -90,11 +98,16 @@ class HopStream:
 
     Attributes:
       hop: hops run since the start of the stream.
+      first_scored_hop: the first hop whose window holds only audio of the stream; a model
+        scores no earlier hop.
     """
 
-    def __init__(self, runner: litert.SignatureRunner, hop_samples: int):
+    def __init__(self, runner: litert.SignatureRunner, hop_samples: int, first_scored_hop: int,
+                 sample_rate: int):
         self._runner = runner
         self.hop_samples = hop_samples
+        self.first_scored_hop = first_scored_hop
+        self.sample_rate = sample_rate
         self._state_specs = {name: (tuple(d["shape"]), d["dtype"])
                              for name, d in runner.get_input_details().items() if name != SAMPLES}
         self.reset()
@@ -116,6 +129,24 @@ class HopStream:
     def run(self, samples: np.ndarray) -> list[tuple[int, dict[str, np.ndarray]]]:
         """[(hop, outputs)] of every hop completed by `samples` (any length; the rest waits)."""
         return [(self.hop, self.run_hop(hop)) for hop in self._hops.push(samples)]
+
+    @property
+    def min_samples(self) -> int:
+        """Samples a stream needs for the model's first score."""
+        return (self.first_scored_hop + 1) * self.hop_samples
+
+    def check_scored(self, source: str) -> None:
+        """Raises AudioError if the stream (`source`, '-' for stdin) ended before the first
+        score: a tool that then reports no detection would say "nothing heard" of audio it
+        never judged."""
+        if self.hop > self.first_scored_hop:
+            return
+        name = "stdin" if source == "-" else source
+        received = self._hops.received
+        raise audio.AudioError(
+            f"{name}: {received} samples ({received / self.sample_rate:.2f} s) is too short: the "
+            f"model's first score needs {self.min_samples} samples "
+            f"({self.min_samples / self.sample_rate:.2f} s at {self.sample_rate} Hz)")
 
 
 def pcm_chunks(stream: BinaryIO, samples: int) -> Iterator[np.ndarray]:

@@ -13,7 +13,8 @@ embeddings); `RecognizeCommands` smooths the scores. Every new command is printe
 
 with the time of the start of the last second of audio it was heard in (near the word's
 start). `--input=-` reads raw 16-bit little-endian mono PCM at 16 kHz from stdin and prints
-as it goes; a file is decoded (any format `earshot.audio` reads, resampled to 16 kHz).
+as it goes; a file is decoded (any format `earshot.audio` reads, resampled to 16 kHz). Input
+that ends before the model's first full window (about 2 s) is an error, not "0 commands".
 Runs with ai-edge-litert, numpy, soundfile, soxr and absl-py only (see the README).
 """
 
@@ -76,6 +77,7 @@ def main(argv):
     for label, time_ms, score in listen(stream, labels, chunks, recognizer):
         print(f"{time_ms / 1000:8.3f} s  {label}  (score {score:.2f})", flush=True)
         count += 1
+    stream.check_scored(FLAGS.input)
     logging.info("%d commands in %.1f s of audio", count,
                  stream.hop * timing.hop_samples / timing.sample_rate)
 

@@ -106,7 +106,8 @@ class SpotterStream(streaming.HopStream):
             raise SpotterModelError(f"{model_path} is not a streaming keyword spotter "
                                     f"({error})") from error
         self.timing = StreamTiming.read(timing_path(model_path))
-        super().__init__(runner, self.timing.hop_samples)
+        super().__init__(runner, self.timing.hop_samples, self.timing.first_full_hop,
+                         self.timing.sample_rate)
 
     def step(self, samples: np.ndarray) -> np.ndarray:
         """One hop of exactly `hop_samples` samples -> scores `[labels]` (valid from
@@ -126,8 +127,6 @@ def recording_scores(stream: SpotterStream,
     chunk = RECORDING_CHUNK_HOPS * stream.timing.hop_samples
     for start in progress.track(range(0, waveform.size, chunk), "streaming the recording"):
         results.extend(stream.push(waveform[start:start + chunk]))
-    if not results:
-        raise SpotterModelError(f"a recording of {waveform.size} samples is shorter than the "
-                                f"first full window ({stream.timing.min_stream_samples} samples)")
+    stream.check_scored("the recording")
     return (np.array([t for t, _ in results], np.int64),
             np.stack([s for _, s in results]).astype(np.float32))

@@ -9,7 +9,8 @@ smoothing, threshold and refractory time turn scores into detections, each print
     12.320 s  hey jarvis  (score 0.97)
 
 with the time of the end of the hop that fired. `--input=-` reads raw 16-bit little-endian
-mono PCM at 16 kHz from stdin and prints as it goes.
+mono PCM at 16 kHz from stdin and prints as it goes. Input that ends before the model's first
+scored hop (`first_scored_hop` in the manifest) is an error, not "0 detections".
 
 With `--owner=DB:NAME --speaker_model=DIR` (`wakeword.owner`), each detection is also
 checked against NAME's voice, enrolled in the speaker database DB by the speaker_embedding
@@ -80,6 +81,7 @@ def main(argv: list[str]) -> None:
                 accepted += verdict.accepted
             print(line, flush=True)
             count += 1
+    stream.check_scored(FLAGS.input)
     logging.info("%d detections in %.1f s of audio%s", count,
                  stream.hop * manifest.hop_samples / manifest.sample_rate,
                  f", {accepted} by {check.name}" if check is not None else "")

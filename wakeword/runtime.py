@@ -72,7 +72,8 @@ class WakeWordStream(streaming.HopStream):
             runner = streaming.load_runner(path, num_threads=num_threads)
         except (ValueError, FileNotFoundError) as error:
             raise ModelFolderError(f"{path}: not a wake-word model ({error})") from error
-        super().__init__(runner, self.manifest.hop_samples)
+        super().__init__(runner, self.manifest.hop_samples, self.manifest.first_scored_hop,
+                         self.manifest.sample_rate)
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """float32 scores `[k]` of the k hops completed by `samples` (any length)."""
