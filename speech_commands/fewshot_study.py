@@ -118,7 +118,6 @@ def main(argv):
     del argv
     started = time.monotonic()
     data_dir = FLAGS.data_dir or synthetic_dataset.demo_dataset()
-    os.makedirs(FLAGS.output_dir, exist_ok=True)
     rows = []
     runs = [(a, int(k)) for k in FLAGS.examples for a in FLAGS.architectures]
     for architecture, examples in progress.track(runs, "few-shot runs"):
