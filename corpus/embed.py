@@ -77,7 +77,8 @@ def main(argv: list[str]) -> None:
         input_manifest=FLAGS.input_manifest, model_path=FLAGS.model_path,
         class_labels=FLAGS.class_labels, batch_clips=FLAGS.batch_clips,
         tf_threads=FLAGS.tf_threads, model_options=model_options)
-    summary = pipeline.run(job, beam_args(argv))
+    with quiet.child_logs_dropped():
+        summary = pipeline.run(job, beam_args(argv))
     print(f"embedded {summary.clips} clips ({summary.audio_seconds / 3600:.2f} h of audio, "
           f"{summary.rows} rows) into {FLAGS.output}")
     print(f"{summary.dead_letters} dead letters in "

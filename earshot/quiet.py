@@ -15,7 +15,8 @@ Three layers, because the chatter comes from three places:
     reads `--verbosity` from `sys.argv` for that reason.
   * Native libraries that print straight to fd 2 whatever the log level (LiteRT's
     "Created TensorFlow Lite XNNPACK delegate for CPU."): wrap the call in
-    `native_stderr_silenced()`, which replays what was printed if the block fails.
+    `native_stderr_silenced()`, which replays what was printed if the block fails. Worker
+    processes a library starts with unconfigured logging (Beam's): `child_logs_dropped()`.
   * Python-side logs and warnings (the `tensorflow` logger, Keras' "Saved artifact" prints,
     deprecation warnings, TensorFlow's absl warnings, and the INFO logs of the libraries a
     program calls): `for_program`, which `earshot.cli.run` calls once flags are parsed. A
@@ -32,8 +33,10 @@ import importlib.abc
 import importlib.machinery
 import logging
 import os
+import re
 import sys
 import tempfile
+import threading
 import warnings
 from typing import Iterator
 
@@ -99,6 +102,51 @@ def native_stderr_silenced() -> Iterator[None]:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
+
+
+# Python's default logging format below ERROR ("WARNING:root:..."): what a library's records
+# look like in a process where nobody configured logging. earshot's programs log through absl,
+# whose lines look otherwise.
+_UNCONFIGURED_LOG_LINE = re.compile(rb"^(DEBUG|INFO|WARNING):[\w.]*:")
+
+
+@contextlib.contextmanager
+def child_logs_dropped() -> Iterator[None]:
+    """Drops, from file descriptor 2 while the block runs, the lines in Python's default
+    logging format below ERROR; everything else passes through as it comes.
+
+    For worker processes a library starts with its own logging left unconfigured: Beam's
+    (`--direct_running_mode=multi_processing`) print "WARNING:root:apitools not found ..." and
+    "INFO:__main__:Logging handler created." before they read the log level they are given.
+    Their own progress lines and errors, and the program's, still show. A no-op when
+    `verbose()`.
+    """
+    if verbose():
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    source, sink = os.pipe()
+    copier = threading.Thread(target=_copy_lines, args=(source, os.dup(saved)), daemon=True)
+    copier.start()
+    os.dup2(sink, 2)
+    os.close(sink)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        copier.join(timeout=10)  # until the workers that share the pipe have ended
+
+
+def _copy_lines(source: int, target: int) -> None:
+    """Copies `source`'s lines to `target` but for unconfigured log lines; closes both."""
+    with os.fdopen(source, "rb") as lines:
+        for line in lines:
+            if not _UNCONFIGURED_LOG_LINE.match(line):
+                os.write(target, line)
+    os.close(target)
 
 
 class _SilentLoader:
