@@ -15,7 +15,7 @@ from __future__ import annotations
 from absl import app, flags
 
 from earshot import cli
-from export import exporter, models
+from export import card, exporter, models
 
 
 def _spec_kwargs(pairs: list[str]) -> dict[str, str]:
@@ -35,9 +35,13 @@ def main(argv: list[str]) -> None:
     exporter.check_output(options.output_dir, options.overwrite, options.archive)
     spec = models.load_spec(options.model, weights_path=options.weights_path,
                             **_spec_kwargs(options.spec_arg))
-    exporter.export(spec, options.format, options.output_dir, overwrite=options.overwrite,
-                    archive=options.archive, version=options.version,
-                    asset_url=options.asset_url)
+    output_dir = exporter.export(spec, options.format, options.output_dir,
+                                 overwrite=options.overwrite, archive=options.archive,
+                                 version=options.version, asset_url=options.asset_url)
+    print(f"wrote {output_dir}")
+    if options.archive:
+        print(f"wrote {exporter.archive_path(output_dir)}")
+    print(f"wrote {card.card_path(output_dir)}")
 
 
 def define_flags() -> None:

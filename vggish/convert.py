@@ -20,7 +20,9 @@ from vggish import weights
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    weights.convert(FLAGS.checkpoint, FLAGS.pca_params, FLAGS.output, overwrite=FLAGS.overwrite)
+    output = weights.convert(FLAGS.checkpoint, FLAGS.pca_params, FLAGS.output,
+                             overwrite=FLAGS.overwrite)
+    print(f"wrote {output}")
 
 
 FLAGS = flags.FLAGS
