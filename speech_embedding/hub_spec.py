@@ -23,10 +23,10 @@ CARD = spec.ModelCard(
     input=("float32 `[batch_size, num_samples]`: mono audio at 16 kHz, samples in [-1, 1], "
            "12400 samples (775 ms) or more per clip for a vector."),
     output=("`default`: float32 `[batch_size, T, 1, 96]` with "
-            "`T = 1 + (num_samples - 12400) // 1280` (0 below 12400 samples, and an empty "
-            "batch gives an empty result): the first vector covers the first 775 ms, "
-            "each further one 80 ms more. The model computes its own 32-bin log-mel features "
-            "(25 ms window, 10 ms step, 60-3800 Hz)."),
+            "`T = 1 + (num_samples - 12400) // 1280`, or `T = 0` below 12400 samples: an empty "
+            "`[batch_size, 0, 1, 96]`, not an error (and an empty batch gives `[0, T, 1, 96]`). "
+            "The first vector covers the first 775 ms, each further one 80 ms more. The model "
+            "computes its own 32-bin log-mel features (25 ms window, 10 ms step, 60-3800 Hz)."),
     usage=("Pad clips shorter than 12400 samples: they give no vectors. For a 1 s keyword, "
            "Google's Colabs pad to 48000 samples (zeros on both sides), giving 28 vectors."),
     fine_tuning=("Batch norm uses batch statistics in training mode: the `{\"train\"}` graph of "
