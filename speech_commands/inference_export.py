@@ -25,7 +25,7 @@ import tensorflow as tf
 from absl import logging
 from tensorflow.python.framework import convert_to_constants
 
-from earshot import fileio
+from earshot import fileio, quiet
 from earshot.errors import UserError
 from speech_commands import architectures, c_source, dataset, features, input_data
 from speech_commands.classifier import (DECODER_NAME, INPUT_NAME, OUTPUT_NAME,
@@ -171,7 +171,8 @@ def tflite_model(module: InferenceModule,
             rate = np.array([module.model_settings.sample_rate], np.int32)
             converter.representative_dataset = lambda: ([clip[:, np.newaxis], rate]
                                                         for clip in clips)
-    return converter.convert()
+    with quiet.native_stderr_silenced():  # the quantizer's "fully_quantize: 0, ..." line
+        return converter.convert()
 
 
 def write_tflite(module: InferenceModule, tflite_dir: str, words_list: list[str],
@@ -238,7 +239,8 @@ def micro_tflite_model(model: keras.Model, model_settings: ModelSettings,
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    return converter.convert()
+    with quiet.native_stderr_silenced():  # the quantizer's "fully_quantize: 0, ..." line
+        return converter.convert()
 
 
 def write_micro(model: keras.Model, run: RunSettings, micro_dir: str,

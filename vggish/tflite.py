@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from earshot import fileio
+from earshot import fileio, quiet
 from vggish import calibration
 
 QUANTIZATIONS = ("float32", "dynamic_range", "int8")
@@ -50,7 +50,8 @@ def to_tflite(model: keras.Model, quantization: str = "int8",
                 yield [example[None]]
 
         converter.representative_dataset = representative_dataset
-    return converter.convert()
+    with quiet.native_stderr_silenced():  # the quantizer's "fully_quantize: 0, ..." line
+        return converter.convert()
 
 
 def write(model: keras.Model, output: str, quantization: str = "int8",
