@@ -130,6 +130,9 @@ def default_output_dir(model_dir: str, untrained: bool, whole_utterances: bool) 
 
 def main(argv: Sequence[str]) -> None:
     del argv
+    output_dir = FLAGS.output_dir or default_output_dir(FLAGS.model_dir, FLAGS.untrained,
+                                                        FLAGS.whole_utterances)
+    fileio.check_output(output_dir, folder=True)
     config = embedder.read_config(FLAGS.model_dir)
     if FLAGS.untrained:
         keras.utils.set_random_seed(FLAGS.seed)
@@ -144,8 +147,6 @@ def main(argv: Sequence[str]) -> None:
     utterances = dataset.load_utterances(paths, chosen)
     result, scored = evaluate(network, utterances, FLAGS.seed, FLAGS.whole_utterances)
     label = "untrained" if FLAGS.untrained else "trained"
-    output_dir = FLAGS.output_dir or default_output_dir(FLAGS.model_dir, FLAGS.untrained,
-                                                        FLAGS.whole_utterances)
     os.makedirs(output_dir, exist_ok=True)
     summary = dict(dataclasses.asdict(result), network=label, speakers=FLAGS.speakers,
                    num_speakers=int(scored.scores.shape[0]),

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 from absl import flags, logging
 
-from earshot import cli, distribution, tensorboard
+from earshot import cli, distribution, fileio, tensorboard
 from speaker_embedding import checkpoints, dataset, embedder, features, model as model_lib
 from speaker_embedding import triplets
 
@@ -282,6 +282,7 @@ def train(data_dir: str, model_dir: str, config: model_lib.ResCNNConfig, test_sp
 def main(argv: Sequence[str]) -> None:
     del argv
     started = time.monotonic()
+    fileio.check_output(FLAGS.model_dir, folder=True)
     train(FLAGS.data_dir, FLAGS.model_dir, model_lib.config_for(FLAGS.model_size),
           test_speakers=FLAGS.test_speakers, split_seed=FLAGS.split_seed, seed=FLAGS.seed,
           batch_size=FLAGS.batch_size, alpha=FLAGS.alpha, learning_rate=FLAGS.learning_rate,

@@ -22,7 +22,7 @@ import os
 
 from absl import flags
 
-from earshot import cli
+from earshot import cli, fileio
 from speech_commands import run_folder, settings, spotter_runtime, streaming_spotter
 
 FLAGS = flags.FLAGS
@@ -45,9 +45,10 @@ def define_flags() -> None:
 def main(argv):
     del argv
     source = FLAGS.start_checkpoint or FLAGS.train_dir
-    model, run = run_folder.load_model(source, **settings.flags_given(FLAGS, SETTINGS_FLAGS))
     output_dir = FLAGS.output_dir or os.path.join(
         os.path.dirname(settings.settings_path(source)), spotter_runtime.EXPORT_DIR_NAME)
+    fileio.check_output(output_dir, folder=True)
+    model, run = run_folder.load_model(source, **settings.flags_given(FLAGS, SETTINGS_FLAGS))
     paths = streaming_spotter.export_spotter(model, run, output_dir, FLAGS.data_dir)
     for kind, path in sorted(paths.items()):
         print(f"{kind}: {path}")

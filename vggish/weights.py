@@ -194,7 +194,9 @@ def convert(checkpoint_path: str, pca_params_path: str, output: str,
     Raises:
       checkpoint.CheckpointError, postprocess.PCAParamsError: bad inputs (nothing is written).
       FileExistsError: `output` exists and `overwrite` is False.
+      fileio.OutputError: `output` cannot be written (checked first, before any work).
     """
+    fileio.check_output(output, folder=True, overwrite=overwrite)
     postprocess.load_pca_params(pca_params_path)
     model = checkpoint.load_checkpoint(checkpoint_path)
     with fileio.atomic_dir(output, overwrite=overwrite) as staging:
