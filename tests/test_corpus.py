@@ -9,6 +9,7 @@ fresh interpreter under the same setting. VGGish runs the fixture checkpoint of
 """
 
 import dataclasses
+import functools
 import glob
 import json
 import os
@@ -20,6 +21,7 @@ import pytest
 import soundfile
 import tensorflow as tf
 
+import numerics
 import onednn
 from apache_beam.io.localfilesystem import LocalFileSystem
 import speech_embedding
@@ -36,10 +38,18 @@ AUDIOSET_CONTEXT = {
     "labels": tf.io.VarLenFeature(tf.int64),
 }
 AUDIOSET_SEQUENCE = {"audio_embedding": tf.io.FixedLenSequenceFeature([], tf.string)}
-# speech_embedding rows agree to 1e-5 of their scale: each clip runs in `embed`'s passes, but
-# laid into 60 s rows with other clips' passes, and the workers and the reference may run
-# TensorFlow on other thread counts (kernels round by shape and threads).
-SPEECH_RTOL = 1e-5
+
+
+@functools.cache
+def speech_terms() -> int:
+    """Roundings behind one speech_embedding row (`numerics.float32_rounding_bound`).
+
+    Rows equal `embed`'s up to float32 rounding: each clip runs in `embed`'s passes, but laid
+    into 60 s rows with other clips' passes, and the workers and the reference may run
+    TensorFlow on other thread counts (kernels round by shape and threads).
+    """
+    return numerics.network_terms(speech_embedding.load()) + numerics.LOG_MEL_TERMS
+
 
 REFERENCE = """
 import vggish, speech_embedding
@@ -134,9 +144,8 @@ def assert_pipeline_equals_embed(embedded: Embedded) -> None:
         np.testing.assert_array_equal(vggish_floats[path]["embedding"], reference["floats"])
         rows = speech[path]["embedding"]
         assert rows.shape == reference["speech"].shape
-        scale = float(np.abs(reference["speech"]).max())
-        np.testing.assert_allclose(rows, reference["speech"], rtol=SPEECH_RTOL,
-                                   atol=SPEECH_RTOL * scale, err_msg=path)
+        numerics.assert_float32_rounding(rows, reference["speech"], terms=speech_terms(),
+                                         what=f"pipeline and embed() rows of {path}")
 
 
 def assert_bad_files_are_dead_letters(embedded: Embedded) -> None:
@@ -150,6 +159,7 @@ def assert_bad_files_are_dead_letters(embedded: Embedded) -> None:
         assert f"embedded {len(embedded.collection)} clips" in embedded.stdout[model]
 
 
+@pytest.mark.numerics
 def test_vggish_records_are_the_bytes_of_vggish_embed_and_speech_rows_match(embedded):
     assert_pipeline_equals_embed(embedded)
 
@@ -176,16 +186,21 @@ def test_records_read_back_with_the_audioset_feature_spec(embedded):
     assert seen == len(embedded.collection)
 
 
+@pytest.mark.numerics
 def test_speech_rows_carry_their_offsets_and_window(embedded):
     speech = read(records.read_embeddings(os.path.join(embedded.speech_output,
                                                        "embeddings-*.tfrecord"), size=96))
     for record in speech.values():
         count = len(record["embedding"])
-        np.testing.assert_allclose(record["offset_seconds"], np.arange(count) * 0.08, atol=1e-6)
-        assert record["window_seconds"] == pytest.approx(0.775)
+        # Stored as float32: one rounding.
+        numerics.assert_float32_rounding(record["offset_seconds"], np.arange(count) * 0.08,
+                                         terms=1, what="row offsets")
+        numerics.assert_float32_rounding(record["window_seconds"], 0.775, terms=1,
+                                         what="window length")
         assert record["model"] == b"speech_embedding"
 
 
+@pytest.mark.numerics
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", onednn.MODES)
 def test_200_files_through_two_workers_equal_embed(mode, weights_dir, tmp_path):  # noqa: F811
@@ -222,6 +237,7 @@ def labelled(tmp_path_factory):
     return collection, output, summary
 
 
+@pytest.mark.numerics
 def test_manifest_stretches_carry_ids_labels_and_times(labelled, speech_embedding_model):
     collection, output, summary = labelled
     parsed = read(records.read_embeddings(os.path.join(output, "embeddings-*.tfrecord")))
@@ -232,9 +248,8 @@ def test_manifest_stretches_carry_ids_labels_and_times(labelled, speech_embeddin
         waveform, rate = soundfile.read(clip.path, dtype="float32")
         stretch = waveform[round(0.5 * rate):round((clip.seconds - 0.25) * rate)]
         expected = speech_embedding.embed(stretch)
-        scale = float(np.abs(expected).max())
-        np.testing.assert_allclose(record["embedding"], expected, rtol=SPEECH_RTOL,
-                                   atol=SPEECH_RTOL * scale)
+        numerics.assert_float32_rounding(record["embedding"], expected, terms=speech_terms(),
+                                         what=f"stretch of clip{index} and embed()")
         assert sorted(set(record["labels"])) == [clip.label]
         assert record["start_time_seconds"] == pytest.approx(0.5)
         assert record["end_time_seconds"] == pytest.approx(clip.seconds - 0.25, abs=1e-4)
@@ -272,6 +287,7 @@ def test_classifier_tool_writes_a_model(labelled, tmp_path):
     assert model.output_shape == (None, 3)
 
 
+@pytest.mark.numerics
 def test_speaker_vectors_equal_the_embedder_for_short_and_long_clips(tmp_path):
     model_dir = str(tmp_path / "speaker_model")
     os.makedirs(model_dir)
@@ -284,12 +300,17 @@ def test_speaker_vectors_equal_the_embedder_for_short_and_long_clips(tmp_path):
                             input_pattern=str(tmp_path / "audio" / "*"))
     summary = pipeline.run(job, ["--runner=DirectRunner"])
     assert summary.clips == 4 and summary.dead_letters == 0
-    embedder = speaker_embedder.Embedder(speaker_embedder.load_model(model_dir))
+    network = speaker_embedder.load_model(model_dir)
+    embedder = speaker_embedder.Embedder(network)
+    # The pipeline's batches against one clip: the network and front end, and a mean of windows
+    # (at most 47 s / 1 s hops).
+    terms = numerics.network_terms(network) + numerics.LOG_MEL_TERMS + 47
     parsed = read(records.read_embeddings(os.path.join(output, "embeddings-*.tfrecord")))
     for clip in collection:  # 1 s, 24 s and 47 s join a batch; 70 s streams from disk
         vector = parsed[clip.path]["embedding"]
         assert vector.shape == (1, 512)
-        np.testing.assert_allclose(vector[0], embedder.embed(clip.path), atol=1e-5)
+        numerics.assert_float32_rounding(vector[0], embedder.embed(clip.path), terms=terms,
+                                         what=f"pipeline and embed() of {clip.path}")
         assert parsed[clip.path]["window_seconds"] == pytest.approx(clip.seconds, abs=1e-3)
 
 
@@ -312,11 +333,13 @@ for (clip, path), outcome in zip(clips, models.load("speech_embedding", None).em
         continue
     expected = speech_embedding.embed(path)
     result.append([list(outcome.rows.shape), list(expected.shape),
-                   float(np.abs(outcome.rows - expected).max() / np.abs(expected).max())])
-report(result)
+                   float(np.abs(outcome.rows - expected).max()), float(np.abs(expected).max())])
+report({"terms": numerics.network_terms(speech_embedding.load()) + numerics.LOG_MEL_TERMS,
+        "clips": result})
 """
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("mode", onednn.MODES)
 def test_packed_passes_of_many_clips_equal_embed(mode, tmp_path):
     """Clips of three passes (the later ones sharing a row with the one before), of one pass
@@ -324,12 +347,13 @@ def test_packed_passes_of_many_clips_equal_embed(mode, tmp_path):
     60 s rows, so rows run while clips are still being added, and the rest at the end."""
     seconds = [130.3, 0.5, 60.6, 60.8] + [1.0] * 150 + [45.2]
     reports = onednn.run_python(PACKED, mode, seconds=seconds, folder=str(tmp_path))
-    assert "too short" in reports[1]
-    for index, outcome in enumerate(reports):
+    assert "too short" in reports["clips"][1]
+    for index, outcome in enumerate(reports["clips"]):
         if index != 1:
-            packed_shape, expected_shape, difference = outcome
+            packed_shape, expected_shape, difference, scale = outcome
             assert packed_shape == expected_shape, seconds[index]
-            assert difference <= SPEECH_RTOL, seconds[index]
+            numerics.assert_rounding_difference(difference, scale, terms=reports["terms"],
+                                                what=f"packed clip of {seconds[index]} s")
 
 
 class PrefixedLocalFileSystem(LocalFileSystem):
@@ -385,6 +409,7 @@ def test_bad_invocations_are_one_error_line(args, message, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.numerics
 def test_keyword_spotter_scores_every_window_of_a_run(tmp_path):
     from speech_commands import architectures, dataset, features, settings
     config = settings.TrainConfig(model_architecture="tiny_conv", wanted_words="yes,no")
@@ -418,7 +443,12 @@ def test_keyword_spotter_scores_every_window_of_a_run(tmp_path):
         starts = range(0, padded.size - 16000 + 1, 4000)
         windows = np.stack([padded[start:start + 16000] for start in starts])
         expected = tf.nn.softmax(model(featurize(windows), training=False)).numpy()
-        np.testing.assert_allclose(record["embedding"], expected, atol=1e-5)
-        np.testing.assert_allclose(record["offset_seconds"], np.array(starts) / 16000)
+        numerics.assert_float32_rounding(
+            record["embedding"], expected, scale=numerics.logit_scale(expected),
+            terms=numerics.network_terms(model) + numerics.front_end_terms(
+                model_settings.window_size_samples, model_settings.fingerprint_width),
+            what=f"pipeline and Keras scores of {name}")
+        numerics.assert_float32_rounding(record["offset_seconds"], np.array(starts) / 16000,
+                                         terms=1, what="window offsets")
         assert record["window_seconds"] == pytest.approx(1.0)
     assert len(parsed[str(audio_dir / "long.wav")]["embedding"]) == 10

@@ -21,6 +21,7 @@ import tensorflow as tf
 import tensorflow_hub as hub
 from tensorflow.core.protobuf import saved_model_pb2
 
+import numerics
 from export import (archive, card, exporter, models, saved_model_2, spec, stateless,
                     tf1_hub)
 
@@ -76,6 +77,23 @@ def waveforms(batch: int = 2, samples: int = 1600, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(-1, 1, (batch, samples)).astype(np.float32)
 
 
+def tiny_terms(model: keras.Model, training_on: np.ndarray | None = None) -> int:
+    """Roundings behind one output of a `tiny_model` (`numerics.float32_rounding_bound`).
+
+    The conv's and dense layer's fan-ins; in training mode on `training_on`, also the batch
+    statistics, each over `training_on.size` values (one input channel, `same` padding).
+    """
+    terms = numerics.network_terms(model)
+    if training_on is not None:
+        terms += numerics.batch_norm_terms(model, training_on.size)
+    return terms
+
+
+def moving_mean_scale(conv_outputs: np.ndarray, old_mean: np.ndarray) -> float:
+    """The scale a moving-mean update rounds at: the conv outputs it averages, the old mean."""
+    return float(max(np.abs(conv_outputs).max(), np.abs(old_mean).max()))
+
+
 def meta_graphs(directory: str) -> list:
     saved_model = saved_model_pb2.SavedModel()
     with open(os.path.join(directory, "saved_model.pb"), "rb") as proto:
@@ -124,19 +142,26 @@ def test_tf1_hub_variables_have_the_same_names_in_both_graphs(tf1_dir, tiny_spec
     assert names == [expected, expected]
 
 
+@pytest.mark.numerics
 def test_tf1_hub_load_matches_keras_in_both_modes(tf1_dir, tiny_spec):
     x = waveforms()
     inference = hub.load(tf1_dir).signatures["default"](default=tf.constant(x))["default"]
     train = hub.load(tf1_dir, tags={"train"}).signatures["default"](default=tf.constant(x))
-    np.testing.assert_allclose(inference, tiny_spec.model(x, training=False), atol=1e-6)
-    np.testing.assert_allclose(train["default"], tiny_model()(x, training=True), atol=1e-5)
+    numerics.assert_float32_rounding(inference, tiny_spec.model(x, training=False),
+                                     terms=tiny_terms(tiny_spec.model),
+                                     what="TF1 Hub inference and Keras")
+    numerics.assert_float32_rounding(train["default"], tiny_model()(x, training=True),
+                                     terms=tiny_terms(tiny_spec.model, x),
+                                     what="TF1 Hub train and Keras")
     assert np.abs(train["default"].numpy() - inference.numpy()).max() > 0.1
 
 
+@pytest.mark.numerics
 def test_tf1_hub_train_graph_update_ops_move_the_statistics(tf1_dir, tiny_spec):
     x = waveforms(batch=4)
     conv = keras.Model(tiny_spec.model.input, tiny_spec.model.get_layer("conv2d").output)
-    batch_mean = conv(x).numpy().mean(axis=(0, 1, 2))
+    conv_outputs = conv(x).numpy()
+    batch_mean = conv_outputs.mean(axis=(0, 1, 2))
     old_mean = tiny_spec.model.get_layer("batch_normalization").moving_mean.numpy()
     with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
         meta = tf1.saved_model.loader.load(session, ["train"], tf1_dir)
@@ -148,8 +173,9 @@ def test_tf1_hub_train_graph_update_ops_move_the_statistics(tf1_dir, tiny_spec):
         moving_mean, = [v for v in tf1.global_variables()
                         if v.op.name == "tiny/batch_normalization/moving_mean"]
         new_mean = session.run(moving_mean)
-    np.testing.assert_allclose(new_mean, MOMENTUM * old_mean + (1 - MOMENTUM) * batch_mean,
-                               atol=1e-5)
+    numerics.assert_float32_rounding(
+        new_mean, MOMENTUM * old_mean + (1 - MOMENTUM) * batch_mean, terms=x.size,
+        scale=moving_mean_scale(conv_outputs, old_mean), what="moving mean after one update")
     with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
         tf1.saved_model.loader.load(session, [], tf1_dir)
         assert tf1.get_collection(tf1.GraphKeys.UPDATE_OPS) == []
@@ -169,6 +195,7 @@ def framed_spec(with_default: bool = True) -> spec.ModelSpec:
                           card=TINY_CARD, fn=fn)
 
 
+@pytest.mark.numerics
 def test_model_function_with_rank_1_input_and_dict_outputs(tmp_path):
     framed = framed_spec()
     x = waveforms(batch=1, samples=1600)[0]
@@ -176,13 +203,19 @@ def test_model_function_with_rank_1_input_and_dict_outputs(tmp_path):
     tf1_dir = exporter.export(framed, "tf1_hub", str(tmp_path / "tf1"))
     outputs = hub.load(tf1_dir).signatures["default"](default=tf.constant(x))
     assert sorted(outputs) == ["default", "mean"]
-    np.testing.assert_allclose(outputs["default"], expected["default"], atol=1e-6)
-    np.testing.assert_allclose(outputs["mean"], expected["mean"], atol=1e-6)
+    # The network, a mean over a frame's 160 values, and one over the 10 frames.
+    terms = tiny_terms(framed.model) + FRAME + x.size // FRAME
+    numerics.assert_float32_rounding(outputs["default"], expected["default"], terms=terms,
+                                     what="TF1 Hub frames")
+    numerics.assert_float32_rounding(outputs["mean"], expected["mean"], terms=terms,
+                                     what="TF1 Hub mean")
     sm2_dir = exporter.export(framed, "saved_model_2", str(tmp_path / "sm2"))
     loaded = hub.load(sm2_dir)
-    np.testing.assert_allclose(loaded(tf.constant(x))["mean"], expected["mean"], atol=1e-6)
+    numerics.assert_float32_rounding(loaded(tf.constant(x))["mean"], expected["mean"],
+                                     terms=terms, what="saved_model_2 mean")
     served = loaded.signatures["serving_default"](default=tf.constant(x))
-    np.testing.assert_allclose(served["default"], expected["default"], atol=1e-6)
+    numerics.assert_float32_rounding(served["default"], expected["default"], terms=terms,
+                                     what="serving_default frames")
 
 
 def test_tf1_hub_dict_without_default_is_refused_before_writing(tmp_path):
@@ -223,21 +256,26 @@ def guarded_spec() -> spec.ModelSpec:
                           card=TINY_CARD, fn=fn)
 
 
+@pytest.mark.numerics
 def test_cond_skips_the_network_and_keeps_the_statistics_it_moves(tmp_path):
     guarded = guarded_spec()
     x, empty = tf.constant(waveforms(batch=4)), tf.zeros([0, 1600])
     batch_norm = guarded.model.get_layer("batch_normalization")
     old_mean = batch_norm.moving_mean.numpy()
     conv = keras.Model(guarded.model.input, guarded.model.get_layer("conv2d").output)
-    new_mean = MOMENTUM * old_mean + (1 - MOMENTUM) * conv(x).numpy().mean(axis=(0, 1, 2))
+    conv_outputs = conv(x).numpy()
+    new_mean = MOMENTUM * old_mean + (1 - MOMENTUM) * conv_outputs.mean(axis=(0, 1, 2))
+    mean_scale = moving_mean_scale(conv_outputs, old_mean)
     # saved_model_2: a training call on an empty batch moves nothing, on a real one one step.
     loaded = hub.load(exporter.export(guarded, "saved_model_2", str(tmp_path / "sm2")))
     moving_mean, = [v for v in loaded.variables if v.name.endswith("moving_mean:0")]
     assert loaded(empty, training=True).shape == (0, 10, FRAME, 3)
     np.testing.assert_array_equal(moving_mean.numpy(), old_mean)
-    np.testing.assert_allclose(loaded(x, training=True), tiny_model()(x, training=True),
-                               atol=1e-5)
-    np.testing.assert_allclose(moving_mean.numpy(), new_mean, atol=1e-5)
+    numerics.assert_float32_rounding(loaded(x, training=True), tiny_model()(x, training=True),
+                                     terms=tiny_terms(guarded.model, x.numpy()),
+                                     what="saved_model_2 training")
+    numerics.assert_float32_rounding(moving_mean.numpy(), new_mean, terms=x.numpy().size,
+                                     scale=mean_scale, what="saved_model_2 moving mean")
     # tf1_hub: the same through the train graph's UPDATE_OPS.
     tf1_dir = exporter.export(guarded, "tf1_hub", str(tmp_path / "tf1"))
     with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
@@ -249,30 +287,39 @@ def test_cond_skips_the_network_and_keeps_the_statistics_it_moves(tmp_path):
         session.run(updates, {inputs: np.zeros([0, 1600], np.float32)})
         np.testing.assert_array_equal(session.run(graph_mean), old_mean)
         session.run(updates, {inputs: x.numpy()})
-        np.testing.assert_allclose(session.run(graph_mean), new_mean, atol=1e-5)
+        numerics.assert_float32_rounding(session.run(graph_mean), new_mean,
+                                         terms=x.numpy().size, scale=mean_scale,
+                                         what="tf1_hub moving mean")
     # Outside the exporters: eagerly, and traced over the model's own variables.
     assert guarded(empty, True).shape == (0, 10, FRAME, 3)
     traced = tf.function(lambda inputs: guarded(inputs, True))
     assert traced(empty).shape == (0, 10, FRAME, 3)
     np.testing.assert_array_equal(batch_norm.moving_mean.numpy(), old_mean)
     traced(x)
-    np.testing.assert_allclose(batch_norm.moving_mean.numpy(), new_mean, atol=1e-5)
+    numerics.assert_float32_rounding(batch_norm.moving_mean.numpy(), new_mean,
+                                     terms=x.numpy().size, scale=mean_scale,
+                                     what="traced moving mean")
 
 
 # --- saved_model_2 -----------------------------------------------------------------------
 
 
+@pytest.mark.numerics
 def test_saved_model_2_reusable_interface(sm2_dir, tiny_spec):
     loaded = hub.load(sm2_dir)
     x = waveforms()
-    np.testing.assert_allclose(loaded(tf.constant(x)), tiny_spec.model(x, training=False),
-                               atol=1e-6)
-    np.testing.assert_allclose(loaded(tf.constant(x), training=True),
-                               tiny_model()(x, training=True), atol=1e-5)
+    numerics.assert_float32_rounding(loaded(tf.constant(x)), tiny_spec.model(x, training=False),
+                                     terms=tiny_terms(tiny_spec.model),
+                                     what="saved_model_2 inference")
+    numerics.assert_float32_rounding(loaded(tf.constant(x), training=True),
+                                     tiny_model()(x, training=True),
+                                     terms=tiny_terms(tiny_spec.model, x),
+                                     what="saved_model_2 training")
     assert len(loaded.variables) == 8 and len(loaded.trainable_variables) == 6
     kernel = tiny_spec.model.get_layer("conv2d").kernel.numpy()
-    np.testing.assert_allclose(loaded.regularization_losses[0](), 1e-3 * np.sum(kernel ** 2),
-                               rtol=1e-5)
+    numerics.assert_float32_rounding(loaded.regularization_losses[0](),
+                                     1e-3 * np.sum(kernel ** 2), terms=kernel.size,
+                                     what="L2 loss over the conv kernel")
     assert {v.name for v in loaded.variables} == {f"tiny/{v.path}:0"
                                                   for v in tiny_spec.model.variables}
 
@@ -433,6 +480,7 @@ def kill_once_staging(process: subprocess.Popen, parent, prefix: str, timeout: f
     assert process.returncode == -signal.SIGKILL
 
 
+@pytest.mark.numerics
 def test_cli_exports_with_spec_args_and_weights_path(tmp_path):
     weights = str(tmp_path / "tiny.weights.h5")
     trained = tiny_model(seed=5)
@@ -443,8 +491,9 @@ def test_cli_exports_with_spec_args_and_weights_path(tmp_path):
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr[-3000:]
     x = waveforms()
-    np.testing.assert_allclose(hub.load(str(output))(tf.constant(x)),
-                               trained(x, training=False), atol=1e-6)
+    numerics.assert_float32_rounding(hub.load(str(output))(tf.constant(x)),
+                                     trained(x, training=False), terms=tiny_terms(trained),
+                                     what="CLI export and Keras")
     assert os.path.isfile(str(output) + ".tar.gz")
     process = run_cli("--model=test_export:tiny_hub_spec", f"--output_dir={output}")
     _, stderr = process.communicate(timeout=300)

@@ -19,6 +19,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_hub as hub
 
+import numerics
 import onednn
 import speech_embedding
 from export import exporter, model_server
@@ -55,15 +56,24 @@ def clips(spoken_phrase):
     return np.stack([spoken_phrase[:24000], spoken_phrase[8000:32000]]).astype(np.float32)
 
 
+def _terms(model) -> int:
+    """Roundings behind one embedding (`numerics.float32_rounding_bound`): an exported graph
+    computes the Keras model's function with Grappler's fused and folded kernels."""
+    return numerics.network_terms(model) + numerics.LOG_MEL_TERMS
+
+
+@pytest.mark.numerics
 def test_tf1_hub_matches_keras_in_inference_mode(tf1_dir, speech_embedding_model, clips):
     module = hub.load(tf1_dir)
     outputs = module.signatures["default"](default=tf.constant(clips))["default"]
     expected = speech_embedding_model(clips, training=False)
     assert outputs.shape == (2, 10, 1, 96)
-    np.testing.assert_allclose(outputs, expected, atol=1e-5)
+    terms = _terms(speech_embedding_model)
+    numerics.assert_float32_rounding(outputs, expected, terms=terms, what="TF1 Hub and Keras")
     import tf_keras
     layer_model = tf_keras.Sequential([tf_keras.Input((24000,)), hub.KerasLayer(tf1_dir)])
-    np.testing.assert_allclose(layer_model.predict(clips, verbose=0), expected, atol=1e-5)
+    numerics.assert_float32_rounding(layer_model.predict(clips, verbose=0), expected,
+                                     terms=terms, what="hub.KerasLayer and Keras")
 
 
 @pytest.mark.parametrize("mode", onednn.MODES)
@@ -78,11 +88,16 @@ def test_below_12400_samples_and_empty_batches_give_empty_results(mode, tf1_dir,
                        cases)
 
 
+@pytest.mark.numerics
 def test_tf1_hub_train_tags_use_batch_statistics(tf1_dir, speech_embedding_model, clips):
     module = hub.load(tf1_dir, tags={"train"})
     outputs = module.signatures["default"](default=tf.constant(clips))["default"].numpy()
-    batch_stats = speech_embedding.load(trainable=True)(clips, training=True).numpy()
-    np.testing.assert_allclose(outputs, batch_stats, atol=1e-4)
+    trainable = speech_embedding.load(trainable=True)
+    batch_stats = trainable(clips, training=True).numpy()
+    # Each batch norm also sums its statistics over the batch's 2 x 148 frames x 32 mel bins.
+    numerics.assert_float32_rounding(
+        outputs, batch_stats, terms=_terms(trainable) + numerics.batch_norm_terms(
+            trainable, clips.shape[0] * 148 * 32), what="TF1 Hub train graph and Keras")
     inference = speech_embedding_model(clips, training=False).numpy()
     assert np.abs(outputs - inference).max() > 1e-2
 
@@ -121,6 +136,7 @@ def test_saved_model_2_fine_tunes_in_tf_keras(sm2_dir, clips):
     assert all(changed)
 
 
+@pytest.mark.numerics
 def test_hub_load_from_served_url_then_from_cache(tf1_dir, root, speech_embedding_model,
                                                   clips, tmp_path, monkeypatch):
     process, base = start_serve_cli(root)
@@ -131,7 +147,9 @@ def test_hub_load_from_served_url_then_from_cache(tf1_dir, root, speech_embeddin
         for _ in range(2):
             module = hub.load(url)
             outputs = module.signatures["default"](default=tf.constant(clips))["default"]
-            np.testing.assert_allclose(outputs, expected, atol=1e-5)
+            numerics.assert_float32_rounding(outputs, expected,
+                                             terms=_terms(speech_embedding_model),
+                                             what="served TF1 Hub and Keras")
         with urllib.request.urlopen(base + "?format=json", timeout=60) as reply:
             assert json.load(reply)["downloads"]["speech_embedding/1"] == 1
         assert os.path.isfile(os.path.join(hub.resolve(url), "tfhub_module.pb"))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import numerics
 from earshot import audio, fileio, litert
 from speech_commands import (architectures, classifier, dataset, detection, features,
                              inference_export, input_data, run_folder, settings, spotter_runtime,
@@ -28,6 +29,13 @@ def run(module, *args, stdin=None, env=None, timeout=600):
                             env={**os.environ, **(env or {})})
     out = result.stdout.decode() + result.stderr.decode()
     return result.returncode, result.stdout.decode(), out
+
+
+def spotter_terms(head) -> int:
+    """Roundings behind one score (`numerics.float32_rounding_bound`): the speech embedding's
+    front end and convs, then the head."""
+    return (numerics.network_terms(features.embedding_model()) + numerics.LOG_MEL_TERMS
+            + numerics.network_terms(head))
 
 
 def config(root, data_dir, **overrides):
@@ -101,6 +109,7 @@ def test_head_is_the_colab_head():
     assert features.CONTEXT_SAMPLES == 31600
 
 
+@pytest.mark.numerics
 def test_front_end_pads_in_front_and_matches_the_embedding():
     clip = np.random.default_rng(0).uniform(-0.3, 0.3, 16000).astype(np.float32)
     model_settings = features.model_settings(12, 16000, 1000, 30, 10, 40, "embedding")
@@ -108,7 +117,10 @@ def test_front_end_pads_in_front_and_matches_the_embedding():
                                model_settings).numpy()
     padded = np.concatenate([np.zeros(15600, np.float32), clip])
     reference = features.embedding_model()(padded[None], training=False).numpy()
-    np.testing.assert_allclose(vectors, reference.reshape(1, 16, 96), atol=1e-5)
+    # The front end runs the embedding on its own padding and batch: other shapes.
+    numerics.assert_float32_rounding(
+        vectors, reference.reshape(1, 16, 96), what="front end and the embedding model",
+        terms=numerics.network_terms(features.embedding_model()) + numerics.LOG_MEL_TERMS)
     with pytest.raises(ValueError, match="16000"):
         features.model_settings(12, 8000, 1000, 30, 10, 40, "embedding")
 
@@ -163,6 +175,7 @@ def test_few_speakers_keeps_k_speakers_per_word(trained):
         dataset.few_speakers(full.data_index["training"], 0)
 
 
+@pytest.mark.numerics
 def test_train_embedding_fine_tunes_the_embedding(trained, tmp_path):
     result = training.train(config(tmp_path, trained["data_dir"], train_embedding=True,
                                    how_many_training_steps="2", learning_rate="0.001",
@@ -178,9 +191,12 @@ def test_train_embedding_fine_tunes_the_embedding(trained, tmp_path):
     clip = np.random.default_rng(1).uniform(-0.2, 0.2, (1, 31600)).astype(np.float32)
     whole = model(clip, training=False).numpy()
     split = head(tf.reshape(embedding(clip, training=False), [1, -1]), training=False).numpy()
-    np.testing.assert_allclose(whole, split, atol=1e-4)
+    numerics.assert_float32_rounding(
+        whole, split, terms=numerics.network_terms(model) + numerics.LOG_MEL_TERMS,
+        what="whole model and embedding then head")
 
 
+@pytest.mark.numerics
 def test_android_tflite_keeps_the_contract_and_the_scores(trained):
     clip = dataset.load_clip(sorted(glob.glob(os.path.join(trained["data_dir"], "up",
                                                               "*.wav")))[0], 16000, 16000)
@@ -193,10 +209,13 @@ def test_android_tflite_keeps_the_contract_and_the_scores(trained):
     keras_scores = inference_export.InferenceModule(
         trained["model"], trained["settings"]).from_audio(
             clip[:, None], np.array([16000], np.int32))["labels_softmax"].numpy()[0]
-    np.testing.assert_allclose(tflite, keras_scores, atol=1e-4)
+    numerics.assert_float32_rounding(tflite, keras_scores, terms=spotter_terms(trained["model"]),
+                                     scale=numerics.logit_scale(keras_scores),
+                                     what="Android TFLite and Keras scores")
     assert dataset.read_labels(trained["paths"]["labels"]) == ["_silence_", "_unknown_", *WORDS]
 
 
+@pytest.mark.numerics
 def test_streaming_model_equals_the_offline_model(trained, stream_wav):
     _, waveform, truth = stream_wav
     stream = spotter_runtime.SpotterStream(trained["paths"]["streaming"])
@@ -205,7 +224,10 @@ def test_streaming_model_equals_the_offline_model(trained, stream_wav):
     offline_times, offline = streaming_spotter.offline_scores(module, waveform, stream.timing)
     np.testing.assert_array_equal(times, offline_times)
     assert times[0] == stream.timing.time_ms(stream.timing.first_full_hop) == 975
-    np.testing.assert_allclose(scores, offline, atol=1e-4)
+    # The streaming model computes only each hop's new frames: the offline function, reordered.
+    numerics.assert_float32_rounding(scores, offline, terms=spotter_terms(trained["model"]),
+                                     scale=numerics.logit_scale(offline),
+                                     what="streaming and offline scores")
     labels = dataset.prepare_words_list(WORDS)
     rules = detection.DetectionSettings(detection_threshold=0.5)
     found = detection.detect(labels, times, scores, rules)
@@ -245,6 +267,7 @@ def test_listen_and_stream_refuse_bad_models(trained, tmp_path):
             np.zeros(20000, np.float32))
 
 
+@pytest.mark.numerics
 def test_hub_export_scores_like_the_android_model(trained, tmp_path):
     import tensorflow_hub as hub
     from export import exporter
@@ -256,7 +279,10 @@ def test_hub_export_scores_like_the_android_model(trained, tmp_path):
     scores = hub.load(out).signatures["serving_default"](default=tf.constant(clips))
     android = classifier.Classifier(trained["paths"]["float"])
     for clip, row in zip(clips, scores["default"].numpy()):
-        np.testing.assert_allclose(row, android.scores(clip, 16000), atol=1e-4)
+        expected = android.scores(clip, 16000)
+        numerics.assert_float32_rounding(row, expected, terms=spotter_terms(trained["model"]),
+                                         scale=numerics.logit_scale(expected),
+                                         what="Hub export and Android TFLite scores")
     with pytest.raises(ValueError, match="unknown --spec_arg"):
         hub_spec.hub_spec(str(trained["root"] / "train"), colour="red")
 

@@ -15,6 +15,7 @@ import tensorflow as tf
 import tensorflow_hub
 from python_speech_features import base as psf
 
+import numerics
 from earshot import audio, cli
 from speaker_embedding import (checkpoints, dataset, embedder, evaluate, features, metrics,
                                model as model_lib, synthesize, train, triplets)
@@ -64,13 +65,17 @@ def trained(voices, tmp_path_factory) -> str:
 
 # --- features -----------------------------------------------------------------------------
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("seconds", [0.02, 0.3, 1.6, 2.345])
 def test_fbank_matches_python_speech_features(seconds):
     waveform = speech_like(seconds)
     ours = features.fbank(waveform)
     reference = reference_features(waveform)
     assert ours.shape == reference.shape == (features.num_frames(waveform.size), 64)
-    np.testing.assert_allclose(ours, reference, atol=2e-5)
+    # python_speech_features in float64, ours in float32: the reference's numbers up to our
+    # rounding over the FFT window and the filterbank.
+    numerics.assert_float32_rounding(ours, reference, terms=numerics.LOG_MEL_TERMS,
+                                     what="filterbanks against python_speech_features")
 
 
 def test_frame_counts_follow_the_reference():
@@ -80,22 +85,30 @@ def test_frame_counts_follow_the_reference():
     assert features.num_frames(1) == features.num_frames(400) == 1
 
 
+@pytest.mark.numerics
 def test_frames_are_normalised_and_silence_is_zero():
     waveform = speech_like(1.0)
     waveform[4000:8000] = 0.0
     result = features.fbank(waveform)
     speech = np.abs(result).sum(axis=1) > 0
-    np.testing.assert_allclose(result[speech].mean(axis=1), 0, atol=1e-5)
-    np.testing.assert_allclose(result[speech].std(axis=1), 1, atol=1e-4)
+    # Rounding of sums over a frame's 64 bands, at the scale of the values (their squares).
+    values = np.abs(result[speech]).max()
+    numerics.assert_float32_rounding(result[speech].mean(axis=1), 0, terms=64, scale=values,
+                                     what="frame means")
+    numerics.assert_float32_rounding(result[speech].std(axis=1), 1, terms=64,
+                                     scale=values ** 2, what="frame standard deviations")
     assert (~speech).sum() >= 20  # the 0.25 s of digital silence
     assert np.all(result[~speech] == 0)
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("seconds", [0.01, 0.7, 1.61, 3.3])
 def test_tensorflow_front_end_matches_numpy(seconds):
     waveform = speech_like(seconds, seed=1)
     fbank = features.fbank(waveform)
-    np.testing.assert_allclose(features.tf_fbank(tf.constant(waveform)).numpy(), fbank, atol=1e-4)
+    numerics.assert_float32_rounding(features.tf_fbank(tf.constant(waveform)).numpy(), fbank,
+                                     terms=numerics.LOG_MEL_TERMS,
+                                     what="TensorFlow and NumPy filterbanks")
     np.testing.assert_array_equal(features.tf_windows(tf.constant(fbank)).numpy(),
                                   features.windows(fbank))
 
@@ -122,6 +135,7 @@ def test_full_rescnn_matches_the_reference_parameter_count():
             ("conv64-s", "conv512-s", "affine")] == [64, 512, 512]
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("size,frames,steps,width", [
     ("small", 160, 20, 1024), ("small", 300, 38, 1024), ("full", 300, 19, 2048)])
 def test_embeddings_are_unit_vectors_for_any_length(size, frames, steps, width):
@@ -130,7 +144,8 @@ def test_embeddings_are_unit_vectors_for_any_length(size, frames, steps, width):
     assert network.get_layer("reshape").output.shape[-1] == width  # frequency bins x filters
     vectors = network(inputs, training=False).numpy()
     assert vectors.shape == (2, 512)
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    numerics.assert_float32_rounding(np.linalg.norm(vectors, axis=1), 1, terms=512,
+                                     what="norms of 512-d unit vectors")
     probe = keras.Model(network.input, network.get_layer("reshape").output)
     assert probe(inputs).shape[1] == steps  # ceil(frames / 2 ** stages)
 
@@ -142,13 +157,16 @@ def test_model_size_names_are_checked():
 
 # --- triplets ------------------------------------------------------------------------------
 
+@pytest.mark.numerics
 def test_triplet_loss_is_the_cosine_hinge():
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal([3 * 5, 8])
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     a, p, n = vectors[:5], vectors[5:10], vectors[10:]
     expected = np.mean(np.maximum((a * n).sum(1) - (a * p).sum(1) + 0.2, 0))
-    assert float(triplets.triplet_loss(tf.constant(vectors), 0.2)) == pytest.approx(expected, 1e-6)
+    # Cosines of unit vectors (8 terms) and a mean over 5 triplets, in float32.
+    numerics.assert_float32_rounding(float(triplets.triplet_loss(tf.constant(vectors), 0.2)),
+                                     expected, terms=8 + 5, scale=1, what="triplet loss")
     collapsed = np.tile(vectors[:1], [12, 1])
     assert float(triplets.triplet_loss(tf.constant(collapsed))) == pytest.approx(triplets.ALPHA)
 
@@ -262,6 +280,7 @@ def test_training_refuses_a_folder_of_another_model(voices, trained):
 
 # --- evaluation ----------------------------------------------------------------------------
 
+@pytest.mark.numerics
 def test_trials_follow_the_one_positive_99_negatives_protocol():
     rng = np.random.default_rng(0)
     speakers = [f"s{i:03d}" for i in range(120) for _ in range(2)]
@@ -271,7 +290,8 @@ def test_trials_follow_the_one_positive_99_negatives_protocol():
     assert result.scores.shape == (120, 100)
     assert result.labels[:, 0].all() and not result.labels[:, 1:].any()
     same = vectors[0::2] @ vectors[1::2].T
-    assert np.allclose(np.sort(result.scores[:, 0]), np.sort(np.diag(same)), atol=1e-6)
+    numerics.assert_float32_rounding(np.sort(result.scores[:, 0]), np.sort(np.diag(same)),
+                                     terms=16, scale=1, what="cosines of 16-d unit vectors")
 
 
 def test_eer_and_best_f_on_known_scores():
@@ -420,6 +440,7 @@ def test_clis_report_bad_input_clearly(voices, trained, tmp_path, capsys):
 
 # --- export --------------------------------------------------------------------------------
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("fmt", ["saved_model_2", "tf1_hub"])
 def test_exported_model_gives_the_keras_vectors(trained, tmp_path, fmt):
     from export import exporter
@@ -428,14 +449,18 @@ def test_exported_model_gives_the_keras_vectors(trained, tmp_path, fmt):
     output = exporter.export(spec, fmt, str(tmp_path / "speaker_embedding" / "1"))
     restored = tensorflow_hub.load(output)
     loaded = restored if fmt == "saved_model_2" else restored.signatures["default"]
-    keras_embedder = embedder.Embedder(embedder.load_model(trained))
+    network = embedder.load_model(trained)
+    keras_embedder = embedder.Embedder(network)
+    # The graph computes the Keras function; the mean adds a sum over at most 3 windows.
+    terms = numerics.network_terms(network) + numerics.LOG_MEL_TERMS + 3
     for seconds in (0.6, 1.7, 3.3):
         waveform = speech_like(seconds, seed=int(seconds * 10))
         result = loaded(tf.constant(waveform))
-        np.testing.assert_allclose(result["default"].numpy(),
-                                   keras_embedder.embed_windows(waveform), atol=1e-5)
-        np.testing.assert_allclose(result["mean"].numpy(), keras_embedder.embed(waveform),
-                                   atol=1e-5)
+        numerics.assert_float32_rounding(result["default"].numpy(),
+                                         keras_embedder.embed_windows(waveform), terms=terms,
+                                         what=f"{fmt} window vectors")
+        numerics.assert_float32_rounding(result["mean"].numpy(), keras_embedder.embed(waveform),
+                                         terms=terms, what=f"{fmt} mean vector")
     nothing = loaded(tf.zeros([0]))  # no windows, and a zero vector that matches no one
     assert nothing["default"].shape == (0, 512) and not np.any(nothing["mean"].numpy())
     with pytest.raises(ValueError, match="needs --weights_path"):

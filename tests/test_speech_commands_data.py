@@ -13,6 +13,7 @@ import pytest
 import soundfile
 import tensorflow as tf
 
+import numerics
 from earshot import litert
 from speech_commands import architectures, features, input_data, models, synthetic_dataset
 from earshot.errors import UserError
@@ -116,17 +117,23 @@ def _reference_fingerprint(wav_path, model_settings):
     return mfcc.numpy().ravel()
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("preprocess", ["mfcc", "average"])
 def test_batched_features_equal_the_reference_per_clip_graph(dataset, preprocess):
     model_settings = settings(preprocess)
     processor = input_data.AudioProcessor("", dataset, 10, 10, WORDS, 10, 10, model_settings)
     paths = sorted(glob.glob(os.path.join(dataset, "yes", "*.wav")))[:3]
     batch = processor.featurize(np.stack([processor.clip(p) for p in paths]))
+    # Spectrogram, then mel bands into each DCT coefficient, or bins into each average.
+    terms = numerics.front_end_terms(model_settings.window_size_samples,
+                                     model_settings.fingerprint_width if preprocess == "mfcc"
+                                     else model_settings.average_window_width)
     for row, path in zip(batch, paths):
-        np.testing.assert_allclose(row, _reference_fingerprint(path, model_settings),
-                                   rtol=1e-6, atol=1e-5)
+        numerics.assert_float32_rounding(row, _reference_fingerprint(path, model_settings),
+                                         terms=terms, what=f"batched and per-clip {path}")
 
 
+@pytest.mark.numerics
 def test_featurize_batches_of_any_size_equal_per_clip_features(dataset):
     """Batches of 4, 1, 3, 2, 1 clips (shard counts that change between calls, which crashed
     the retracing function) give each clip's own fingerprint."""
@@ -141,7 +148,10 @@ def test_featurize_batches_of_any_size_equal_per_clip_features(dataset):
         for size in (4, 1, 3, 2, 1):
             batch = featurize(clips[start:start + size])
             assert batch.shape == (size, model_settings.fingerprint_size)
-            np.testing.assert_allclose(batch, single[start:start + size], rtol=1e-6, atol=1e-5)
+            numerics.assert_float32_rounding(
+                batch, single[start:start + size], what=f"a batch of {size} and single clips",
+                terms=numerics.front_end_terms(model_settings.window_size_samples,
+                                               model_settings.fingerprint_width))
             start += size
     assert featurize(clips[:0]).shape == (0, model_settings.fingerprint_size)
 
@@ -264,6 +274,7 @@ def test_wav_to_spectrogram_png_matches_a_numpy_stft(tmp_path):
     assert int(np.argmax(image[10])) == 16  # 1000 Hz / (16000 Hz / 256).
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("architecture,preprocess", [("low_latency_svdf", "mfcc"),
                                                      ("tiny_embedding_conv", "average"),
                                                      ("single_fc", "mfcc")])
@@ -281,7 +292,11 @@ def test_every_front_end_and_layer_survives_tflite_conversion(architecture, prep
     interpreter.invoke()
     tflite_scores = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     keras_scores = module.from_audio(audio, np.array([16000], np.int32))["labels_softmax"]
-    np.testing.assert_allclose(tflite_scores, keras_scores.numpy(), rtol=1e-4, atol=1e-6)
+    numerics.assert_float32_rounding(
+        tflite_scores, keras_scores.numpy(), scale=numerics.logit_scale(keras_scores.numpy()),
+        terms=numerics.network_terms(model) + numerics.front_end_terms(
+            model_settings.window_size_samples, model_settings.fingerprint_width),
+        what=f"TFLite and Keras scores of {architecture} on {preprocess}")
 
 
 def test_micro_front_end_is_refused_for_the_android_model():

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import numerics
 from earshot import litert, tts
 from speech_commands import (c_source, dataset, features, inference_export, input_data,
                              run_folder, synthetic_dataset, training)
@@ -98,6 +99,7 @@ def _compile_and_run(tmp_path, source: str, main: str) -> str:
     return subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout
 
 
+@pytest.mark.numerics
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 @pytest.mark.parametrize("quantize", [False, True])
 def test_wav_to_features_c_file_compiles_and_holds_the_features(tmp_path, quantize):
@@ -126,9 +128,12 @@ int main(void) {
     if quantize:
         np.testing.assert_array_equal(values, c_source.quantize_features(expected, (0.0, 26.0)))
     else:
-        np.testing.assert_allclose(values, expected, atol=5e-7)  # printf("%f") rounding
+        # The C array's decimals (printf("%f"): steps of 1e-6), read back.
+        numerics.assert_within_steps(values, expected, step=1e-6, steps=0.5,
+                                     what="float C array against the features")
 
 
+@pytest.mark.numerics
 def test_processing_graph_mixes_as_the_numpy_batches(tmp_path):
     """For the same draws (shift, noise file, noise start, volume), the reference's per-clip
     graph and earshot's NumPy augmentation + batch featurizer give the same fingerprint."""
@@ -152,8 +157,13 @@ def test_processing_graph_mixes_as_the_numpy_batches(tmp_path):
             tf.constant([[max(shift, 0), max(-shift, 0)], [0, 0]]),
             tf.constant([max(-shift, 0), 0]), tf.constant(noise[start:start + 16000, None]),
             tf.constant(volume, tf.float32)).numpy().ravel()
-        np.testing.assert_allclose(processor.featurize(mixed[np.newaxis])[0], graph,
-                                   rtol=1e-5, atol=1e-4)
+        # NumPy's mixing and MFCC against the graph's: the front end's rounding, plus the
+        # shift, volume and sum of the mix.
+        numerics.assert_float32_rounding(
+            processor.featurize(mixed[np.newaxis])[0], graph,
+            terms=numerics.front_end_terms(settings.window_size_samples,
+                                           settings.fingerprint_width) + 3,
+            what=f"NumPy and graph fingerprints, seed {seed}")
 
 
 @pytest.fixture(scope="module")
@@ -180,12 +190,14 @@ def micro_run(tmp_path_factory):
     return {"data_dir": data_dir, "train_dir": train_dir, "micro_dir": micro_dir}
 
 
+@pytest.mark.numerics
 def test_micro_model_takes_int8_fingerprints_and_agrees_with_keras(micro_run):
     interpreter = litert.load(str(micro_run["micro_dir"] / inference_export.MICRO_MODEL_NAME))
     (source,), (target,) = interpreter.get_input_details(), interpreter.get_output_details()
     assert source["dtype"] == np.int8 and list(source["shape"]) == [1, 49 * 40]
     scale, zero_point = source["quantization"]
-    assert zero_point == -128 and scale == pytest.approx(26.0 / 255.0)
+    assert zero_point == -128
+    numerics.assert_float32_rounding(scale, 26.0 / 255.0, terms=1, what="input scale")
     assert target["dtype"] == np.int8 and list(target["shape"]) == [1, 4]
     model, run = run_folder.load_model(micro_run["train_dir"])
     with open(micro_run["micro_dir"] / inference_export.MICRO_LABELS_NAME) as labels:

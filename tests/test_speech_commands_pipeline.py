@@ -11,6 +11,7 @@ import pytest
 import soundfile
 import tensorflow as tf
 
+import numerics
 from earshot import audio, litert
 from speech_commands import (accuracy_utils, classifier, detection, features,
                              inference_export, input_data, label_wav, recognize_commands, run_folder, settings,
@@ -149,6 +150,7 @@ def _training_clip(workdir, word):
     return next(e["file"] for e in processor.data_index["training"] if e["label"] == word)
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("model_name", [classifier.TFLITE_MODEL_NAME,
                                         classifier.TFLITE_INT8_MODEL_NAME])
 def test_android_tflite_contract_and_label(workdir, model_name):
@@ -174,11 +176,14 @@ def test_android_tflite_contract_and_label(workdir, model_name):
         interpreter.set_tensor(inputs[1]["index"], rate)
         interpreter.invoke()
         scores = interpreter.get_tensor(outputs[0]["index"])[0]
-        assert abs(scores.sum() - 1.0) < 1e-2  # int8 softmax comes in steps of 1/256.
+        # int8 softmax comes in steps of 1/256: each score within half a step.
+        numerics.assert_within_steps(scores.sum(), 1.0, step=1 / 256, steps=len(scores) / 2,
+                                     what="sum of the int8 scores")
         assert labels[int(np.argmax(scores))] == word
         assert WORDS[int(np.argmax(scores)) - 2] == word
 
 
+@pytest.mark.numerics
 def test_tflite_frozen_graph_and_keras_agree(workdir):
     """The float TFLite model, the frozen graph fed WAV bytes, and Keras give the same scores."""
     model, run = run_folder.load_model(workdir["checkpoint"])
@@ -189,12 +194,17 @@ def test_tflite_frozen_graph_and_keras_agree(workdir):
     keras_scores = tf.nn.softmax(model(processor.fingerprint_for_wav(wav))).numpy()[0]
     tflite = classifier.Classifier(str(workdir["root"] / "android" /
                                        classifier.TFLITE_MODEL_NAME))
-    np.testing.assert_allclose(tflite.scores_for_file(wav), keras_scores, atol=1e-5)
     graph_scores = label_wav.scores_from_wav_bytes(str(workdir["root"] / "frozen.pb"), wav,
                                                    "wav_data:0", "labels_softmax:0")
-    np.testing.assert_allclose(graph_scores, keras_scores, atol=1e-5)
     frozen = classifier.Classifier(str(workdir["root"] / "frozen.pb"))
-    np.testing.assert_allclose(frozen.scores_for_file(wav), keras_scores, atol=1e-5)
+    # One function (MFCC front end, network, softmax) on three runtimes.
+    terms = numerics.network_terms(model) + numerics.front_end_terms(
+        run.model_settings.window_size_samples, run.model_settings.fingerprint_width)
+    for name, scores in [("TFLite", tflite.scores_for_file(wav)), ("frozen graph", graph_scores),
+                         ("frozen graph classifier", frozen.scores_for_file(wav))]:
+        numerics.assert_float32_rounding(scores, keras_scores, terms=terms,
+                                         scale=numerics.logit_scale(keras_scores),
+                                         what=f"{name} and Keras")
 
 
 def test_label_wav_cli_prints_top_labels(workdir):
@@ -284,6 +294,7 @@ def test_streaming_detection_finds_words_in_known_scores():
     assert stats.how_many_correct_words == 2 and stats.how_many_false_positives == 0
 
 
+@pytest.mark.numerics
 def test_saved_model_format_serves_fingerprints_and_audio(workdir, tmp_path):
     model, run = run_folder.load_model(workdir["checkpoint"])
     module = inference_export.InferenceModule(model, run.model_settings)
@@ -294,8 +305,13 @@ def test_saved_model_format_serves_fingerprints_and_audio(workdir, tmp_path):
     fingerprint = features.compute(tf.constant(audio), tf.constant(16000), run.model_settings)
     from_fingerprint = loaded.signatures["serving_default"](input=tf.reshape(fingerprint,
                                                                              [1, -1]))
-    np.testing.assert_allclose(from_audio["labels_softmax"], from_fingerprint["output"],
-                               atol=1e-6)
+    # The same front end and network in one graph or two.
+    numerics.assert_float32_rounding(
+        from_audio["labels_softmax"], from_fingerprint["output"],
+        terms=numerics.network_terms(model) + numerics.front_end_terms(
+            run.model_settings.window_size_samples, run.model_settings.fingerprint_width),
+        scale=numerics.logit_scale(from_fingerprint["output"]),
+        what="from_audio and serving_default")
     assert int(np.argmax(from_audio["labels_softmax"])) == 2  # yes
 
 

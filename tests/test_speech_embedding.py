@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import numerics
 import speech_embedding
 from earshot import audio, litert, tts
 from speech_embedding import features, model as model_lib, pretrained
@@ -49,6 +50,7 @@ def test_published_parameter_counts():
                 if isinstance(l, keras.layers.Conv2D)]) == 20
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("frames", [76, 84, 400])
 def test_keras_matches_tflite_on_the_same_log_mel(speech_embedding_model, tflite_content,
                                                    speech_log_mel, frames):
@@ -56,10 +58,14 @@ def test_keras_matches_tflite_on_the_same_log_mel(speech_embedding_model, tflite
     expected = _run_tflite(tflite_content, log_mel)
     actual = speech_embedding_model.get_layer("backbone")(log_mel, training=False).numpy()
     assert actual.shape == expected.shape == (1, 1 + (frames - 76) // 8, 1, 96)
-    assert np.abs(actual - expected).max() <= 1e-4
+    # Google's TFLite kernels and ours compute one function from the same weights.
+    backbone = speech_embedding_model.get_layer("backbone")
+    numerics.assert_float32_rounding(actual, expected, terms=numerics.network_terms(backbone),
+                                     what=f"Keras and TFLite on {frames} frames")
     assert np.abs(expected).max() > 10  # real activations, not a degenerate pass
 
 
+@pytest.mark.numerics
 def test_full_clip_pass_equals_every_76_frame_window_at_stride_8(
         speech_embedding_model, tflite_content, speech_log_mel):
     log_mel = speech_log_mel[:, :400]
@@ -68,7 +74,9 @@ def test_full_clip_pass_equals_every_76_frame_window_at_stride_8(
     windows = np.concatenate([log_mel[:, s:s + 76] for s in starts])
     per_window = _run_tflite(tflite_content, windows)[:, 0, 0]
     assert full.shape == per_window.shape == (len(starts), 96)
-    assert np.abs(full - per_window).max() <= 1e-4
+    backbone = speech_embedding_model.get_layer("backbone")
+    numerics.assert_float32_rounding(full, per_window, terms=numerics.network_terms(backbone),
+                                     what="one pass against 76-frame windows in TFLite")
 
 
 def test_too_short_input_is_a_clear_error(speech_embedding_model):
@@ -78,23 +86,21 @@ def test_too_short_input_is_a_clear_error(speech_embedding_model):
         speech_embedding_model(np.zeros((1, 12399), np.float32))
 
 
+@pytest.mark.numerics
 def test_embed_takes_paths_arrays_and_other_rates(speech_embedding_model, spoken_phrase, tmp_path):
     from_array = speech_embedding.embed(spoken_phrase)
     assert from_array.shape == (speech_embedding.num_embeddings(spoken_phrase.size), 96)
     path = tmp_path / "phrase.wav"
     audio.write_wav(path, spoken_phrase, 16000)
     # 16-bit quantisation of the file is the only difference.
-    assert _min_row_cosine(speech_embedding.embed(str(path)), from_array) > 0.999
+    numerics.assert_row_cosines(speech_embedding.embed(str(path)), from_array, 0.999,
+                                what="a 16-bit file against its float samples")
     stereo_44k = np.stack([audio.resample(spoken_phrase, 16000, 44100)] * 2, axis=1)
     resampled = speech_embedding.embed(np.clip(stereo_44k, -1, 1), sample_rate=44100)
     assert resampled.shape[1] == 96 and abs(resampled.shape[0] - from_array.shape[0]) <= 1
-    assert _min_row_cosine(resampled, from_array) > 0.95
-
-
-def _min_row_cosine(a, b):
-    rows = min(len(a), len(b))
-    a, b = a[:rows], b[:rows]
-    return np.min(np.sum(a * b, 1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)))
+    rows = min(len(resampled), len(from_array))
+    numerics.assert_row_cosines(resampled[:rows], from_array[:rows], 0.95,
+                                what="44.1 kHz stereo resampled against 16 kHz")
 
 
 def test_fine_tuning_moves_weights_and_batch_norm_statistics():
@@ -163,6 +169,7 @@ def test_tampered_wheel_is_rejected(tmp_path, speech_embedding_model):
         pretrained.extract_tflite(__file__)
 
 
+@pytest.mark.numerics
 def test_cli_writes_one_array_per_input(speech_embedding_model, spoken_phrase, tmp_path):
     paths = []
     for sample_rate in (16000, 22050):
@@ -178,7 +185,11 @@ def test_cli_writes_one_array_per_input(speech_embedding_model, spoken_phrase, t
         assert sorted(arrays.files) == sorted(paths)
         for path in paths:
             assert arrays[path].shape[1] == 96
-            np.testing.assert_allclose(arrays[path], speech_embedding.embed(path), atol=1e-5)
+            # The CLI's batches against one file at a time: same function, other shapes.
+            numerics.assert_float32_rounding(
+                arrays[path], speech_embedding.embed(path),
+                terms=numerics.network_terms(speech_embedding_model) + numerics.LOG_MEL_TERMS,
+                what=f"CLI and embed() on {path}")
 
 
 def test_cli_reports_a_bad_file_and_writes_nothing(tmp_path):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import numerics
 import vggish
 from earshot import audio, litert
 from vggish import examples_embedder, params, tflite
@@ -132,16 +133,22 @@ def test_the_environment_has_no_tensorflow_and_the_installed_project(tf_free_pyt
     assert not tf_free_results["has_tensorflow"]
 
 
+@pytest.mark.numerics
 def test_positional_models_run_alike_without_tensorflow(models_and_inputs, tf_free_results):
     folder, dense, inputs = models_and_inputs
     interpreter = litert.load(folder / "dense.tflite", num_threads=1)
     for batch in ("one", "three"):
         here = litert.invoke(interpreter, inputs[batch])[0]
         assert here.shape == (len(inputs[batch]), 5)
-        np.testing.assert_allclose(tf_free_results[f"dense_{batch}"], here, atol=1e-6)
-        np.testing.assert_allclose(here, dense(inputs[batch]).numpy(), atol=1e-5)
+        # LiteRT in either environment (its version may differ), and TFLite against Keras.
+        terms = numerics.network_terms(dense)
+        numerics.assert_float32_rounding(tf_free_results[f"dense_{batch}"], here, terms=terms,
+                                         what=f"LiteRT without and with TensorFlow, {batch}")
+        numerics.assert_float32_rounding(here, dense(inputs[batch]).numpy(), terms=terms,
+                                         what=f"TFLite and Keras, {batch}")
 
 
+@pytest.mark.numerics
 def test_signature_models_run_alike_without_tensorflow(models_and_inputs, tf_free_results):
     folder, _, inputs = models_and_inputs
     runner = litert.signature_runner(litert.load(folder / "step.tflite", num_threads=1))
@@ -152,11 +159,18 @@ def test_signature_models_run_alike_without_tensorflow(models_and_inputs, tf_fre
         state = outputs["state"]
         tf_outputs = step.step(hop, tf_state)
         tf_state = tf_outputs["state"]
-    np.testing.assert_allclose(tf_free_results["state"], state, atol=1e-6)
-    np.testing.assert_allclose(tf_free_results["scores"], outputs["scores"], atol=1e-6)
-    np.testing.assert_allclose(outputs["scores"], tf_outputs["scores"].numpy(), atol=1e-5)
+    # A matvec of HOP terms per hop, a mean over the state's rows, then softmax.
+    terms = HOP + STATE_SHAPE[0]
+    numerics.assert_float32_rounding(tf_free_results["state"], state, terms=terms,
+                                     what="state without and with TensorFlow")
+    for name, scores, expected in [
+            ("scores without and with TensorFlow", tf_free_results["scores"], outputs["scores"]),
+            ("TFLite and TensorFlow scores", outputs["scores"], tf_outputs["scores"].numpy())]:
+        numerics.assert_float32_rounding(scores, expected, terms=terms,
+                                         scale=numerics.logit_scale(expected), what=name)
 
 
+@pytest.mark.numerics
 def test_audio_loads_alike_without_tensorflow(models_and_inputs, tf_free_results):
     here = audio.load(models_and_inputs[0] / "stereo.wav", 16000)
     assert here.shape == (16000,)
@@ -186,6 +200,7 @@ def _stand_in_vggish() -> tf.keras.Model:
     return tf.keras.Model(inputs, outputs)
 
 
+@pytest.mark.numerics
 def test_vggish_tflite_runs_without_tensorflow(tf_free_python, tmp_path):
     network = _stand_in_vggish()
     path = tflite.write(network, str(tmp_path / "vggish.tflite"), "float32")
@@ -198,8 +213,12 @@ def test_vggish_tflite_runs_without_tensorflow(tf_free_python, tmp_path):
     # give what they give here.
     examples = vggish.waveform_to_examples(*audio.read_file(VGGISH_WAV))
     assert examples.shape == (2, params.NUM_FRAMES, params.NUM_BANDS)
-    np.testing.assert_allclose(tf_free["examples"], examples, atol=1e-5)
-    np.testing.assert_allclose(tf_free["embeddings"], network(examples).numpy(), atol=1e-4)
+    numerics.assert_float32_rounding(tf_free["examples"], examples, terms=numerics.LOG_MEL_TERMS,
+                                     what="NumPy and TensorFlow log-mel examples")
+    terms = numerics.network_terms(network) + numerics.LOG_MEL_TERMS
+    numerics.assert_float32_rounding(tf_free["embeddings"], network(examples).numpy(),
+                                     terms=terms, what="TFLite without TensorFlow and Keras")
     here = examples_embedder.TfliteEmbedder(path, num_threads=1, pca_params_path=VGGISH_PCA)
-    np.testing.assert_allclose(tf_free["embeddings"], here(VGGISH_WAV), atol=1e-6)
+    numerics.assert_float32_rounding(tf_free["embeddings"], here(VGGISH_WAV), terms=terms,
+                                     what="TFLite without and with TensorFlow")
     np.testing.assert_array_equal(tf_free["codes"], here(VGGISH_WAV, postprocess=True))

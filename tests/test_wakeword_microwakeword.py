@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+import numerics
 from earshot import audio, errors, fileio
 from wakeword import evalset, evaluation, microwakeword
 
@@ -29,6 +30,7 @@ def chirps() -> np.ndarray:
     return np.concatenate([chirp, 0.7 * chirp, 0.4 * chirp, np.zeros(3000)]).astype(np.float32)
 
 
+@pytest.mark.numerics
 def test_scores_one_per_hop_in_range_deterministic(chirps):
     scores = microwakeword.file_scores(chirps)
     assert scores.dtype == np.float32 and scores.shape == (chirps.size // HOP,)
@@ -36,7 +38,8 @@ def test_scores_one_per_hop_in_range_deterministic(chirps):
     assert scores[0] == 0  # fewer than 5 probabilities yet: the wheel reports 0
     # means of 5 uint8 probabilities of step 1/256: multiples of 1/1280, so the wheel's
     # `mean > 0.97` and detect's `score >= 0.97` agree
-    np.testing.assert_allclose(scores * 1280, np.round(scores * 1280), atol=1e-3)
+    numerics.assert_float32_rounding(scores * 1280, np.round(scores * 1280), terms=5,
+                                     what="float32 means of 5 steps of 1/256, in 1/1280")
     np.testing.assert_array_equal(microwakeword.file_scores(chirps), scores)
     stream = microwakeword.MicroWakeWordStream()
     stream.push(np.random.default_rng(0).standard_normal(20000).astype(np.float32) * 0.1)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile
 
+import numerics
 import speech_embedding
 from earshot import audio, streaming, tts
 from speaker_embedding import (database, embedder, model as speaker_model_lib, synthesize,
@@ -124,13 +125,17 @@ def test_recent_audio_gives_the_last_samples_ending_at_a_hop(tmp_path):
                                   np.arange(100 + HOP, 100 + 7 * HOP))
 
 
+@pytest.mark.numerics
 def test_listen_accepts_the_owner_and_rejects_another_voice(speaker_model, speakers,
                                                             wakeword_model, conversation,
                                                             tmp_path):
     waveform = audio.load(conversation, RATE)
     heard = int(owner.OWNER_SECONDS * RATE)
     windows = [waveform[int(t * RATE) - heard:int(t * RATE)] for t in DETECTIONS_S]
-    speaker_embedder = embedder.Embedder(embedder.load_model(speaker_model))
+    network = embedder.load_model(speaker_model)
+    speaker_embedder = embedder.Embedder(network)
+    # A cosine of two 512-d unit vectors, each from the speaker network and its front end.
+    terms = numerics.network_terms(network) + numerics.LOG_MEL_TERMS + 512
     enrolled = database.read(speakers)
     similarity = np.array([enrolled.score("A", speaker_embedder.embed(w)) for w in windows])
     by_a, by_b = similarity[:3], similarity[3:]
@@ -159,7 +164,9 @@ def test_listen_accepts_the_owner_and_rejects_another_voice(speaker_model, speak
         assert "hey jarvis  (score " in line
         verdict, printed = line.rsplit("  ", 1)[1].split(" (similarity ")
         assert verdict == ("owner A" if is_a else "rejected: not A"), line
-        assert float(printed.rstrip(")")) == pytest.approx(expected, abs=0.006), line
+        numerics.assert_float32_rounding(float(printed.rstrip(")")), expected, terms=terms,
+                                         scale=1, quantum=0.01,
+                                         what=f"similarity printed with 2 decimals: {line}")
 
     # The library gives the same similarities, and decides at a threshold given instead of
     # the stored one: here one that lets B's closest window through too.
@@ -167,7 +174,8 @@ def test_listen_accepts_the_owner_and_rejects_another_voice(speaker_model, speak
     given = float(ranked[1] + ranked[2]) / 2
     check = owner.OwnerCheck(speakers, "A", speaker_model, threshold=given)
     verdicts = [check.check(w) for w in windows]
-    np.testing.assert_allclose([v.similarity for v in verdicts], similarity, atol=1e-5)
+    numerics.assert_float32_rounding([v.similarity for v in verdicts], similarity, terms=terms,
+                                     scale=1, what="library and test similarities")
     assert [v.accepted for v in verdicts] == (similarity >= given).tolist()
     assert sum(v.accepted for v in verdicts) == 4
 
