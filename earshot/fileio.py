@@ -1,8 +1,10 @@
 """Atomic outputs and the download cache.
 
-Every file or folder earshot writes goes to a temporary sibling first and is renamed into
-place, so a killed job leaves either the old output or the complete new one, never a
-half-written model that a later `hub.load` would trip over.
+Every file or folder earshot writes goes to a hidden temporary sibling first and is renamed
+into place, so a killed job leaves either the old output or the complete new one, never a
+half-written model that a later `hub.load` would trip over. An output that cannot be written
+(`check_output`) is refused before any work, and a full device during the write is one
+`OutputError` naming the output, with nothing left behind.
 """
 
 from __future__ import annotations
