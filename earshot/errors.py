@@ -40,7 +40,7 @@ def require_file(path: str, what: str = "file") -> str:
     if not path:
         raise FileNotFoundError(f"no {what} given")
     if os.path.isdir(path):
-        raise IsADirectoryError(f"{path}: is a folder, not a {what}")
+        raise IsADirectoryError(f"{path}: is a folder; give the {what} itself")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such {what}")
     return path
