@@ -64,7 +64,8 @@ def hub_spec(weights_path: Optional[str] = None, **kwargs: str) -> spec.ModelSpe
         try:
             model.load_weights(weights_path)
         except (OSError, ValueError) as error:
-            raise InvalidInput(f"{weights_path}: not speech_embedding weights ({error})") from error
+            raise InvalidInput(f"{weights_path}: not a speech_embedding weights file "
+                               f"({error})") from error
 
     def embed(waveforms: tf.Tensor, training: bool) -> tf.Tensor:
         """float32 `[batch, samples]` -> `[batch, T, 1, 96]`, T = 0 below 12400 samples.
