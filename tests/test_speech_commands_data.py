@@ -249,6 +249,7 @@ def test_download_and_extract_from_a_local_server(dataset, tmp_path):
         with pytest.raises(UserError, match=r"cannot download .*HTTP Error 404"):
             input_data.maybe_download_and_extract_dataset(url.replace("speech", "missing"),
                                                           str(tmp_path / "other"))
+        assert not (tmp_path / "other").exists()  # no empty folder left behind
     finally:
         server.shutdown()
         server.server_close()
@@ -259,7 +260,6 @@ def test_wav_to_spectrogram_png_matches_a_numpy_stft(tmp_path):
     t = np.arange(8000) / 16000
     tone = 0.5 * np.sin(2 * np.pi * 1000 * t)
     path = str(tmp_path / "tone.wav")
-        assert not (tmp_path / "other").exists()  # no empty folder left behind
     soundfile.write(path, tone, 16000, subtype="PCM_16")
     output = str(tmp_path / "spectrogram.png")
     image = wav_to_spectrogram.wav_to_spectrogram(path, 256, 128, 4.0, output)
