@@ -11,8 +11,8 @@ Three claims, one function each:
   `EPS * scale * condition * sqrt(terms)` (plus half a stated quantum, when the result was
   also printed), never a bare absolute number.
 * `assert_row_cosines` / `assert_within_steps`: different computations that are meant to be
-  close, not equal (int8 models, resampled audio, printed decimals, 16-bit PCM): a
-  model-level bound (cosine) or a stated quantization step.
+  close, not equal (int8 models, resampled audio, 16-bit PCM): a model-level bound (cosine)
+  or a stated quantization step.
 
 `network_terms(model)` counts the `terms` of a Keras model, so a bound follows the network
 rather than one run on one CPU.
@@ -209,8 +209,9 @@ def assert_within_steps(actual, expected, step: float, steps: float = 1,
                         what: str = "") -> None:
     """Asserts `|actual - expected| <= steps * step` everywhere.
 
-    Claims: the two differ by a stated quantization only (16-bit PCM's 1/32768, `printf("%f")`'s
-    5e-7, int8 softmax's 1/256), which no CPU changes.
+    Claims: the two differ by a stated quantization only (16-bit PCM's 1/32768, int8
+    softmax's 1/256), which no CPU changes. A float32 result that was also printed is
+    `assert_float32_rounding(..., quantum=...)` instead.
     """
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     assert actual.shape == expected.shape, (what, actual.shape, expected.shape)

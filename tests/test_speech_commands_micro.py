@@ -128,9 +128,10 @@ int main(void) {
     if quantize:
         np.testing.assert_array_equal(values, c_source.quantize_features(expected, (0.0, 26.0)))
     else:
-        # The C array's decimals (printf("%f"): steps of 1e-6), read back.
-        numerics.assert_within_steps(values, expected, step=1e-6, steps=0.5,
-                                     what="float C array against the features")
+        # The C array's 6 decimals (f"{value:f}": steps of 1e-6), stored as float32 by the
+        # compiler: half a step plus one float32 rounding.
+        numerics.assert_float32_rounding(values, expected, terms=1, quantum=1e-6,
+                                         what="float C array against the features")
 
 
 @pytest.mark.numerics
