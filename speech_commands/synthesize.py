@@ -38,6 +38,7 @@ def main(argv):
         FLAGS.output_dir, FLAGS.words, FLAGS.unknown_words, FLAGS.speakers, FLAGS.repetitions,
         FLAGS.background_seconds, FLAGS.validation_percentage, FLAGS.testing_percentage,
         FLAGS.seed, FLAGS.overwrite)
+    print(f"wrote {FLAGS.output_dir}")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ def main(argv: list[str]) -> None:
                 first = stream.hop
                 for index, score in enumerate(stream.push(block)):
                     writer.writerow([path, f"{(first + index + 1) * hop / rate:.2f}", f"{score:.6f}"])
+    print(f"wrote {FLAGS.output}")
 
 
 if __name__ == "__main__":
