@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import functools
+import glob
 import gzip
 import os
 import re
@@ -148,9 +149,12 @@ class Workspace(test_cli_errors.Files):
     def __init__(self, root: str):
         super().__init__(root)
         self.cache = self.path("cache")
-        os.makedirs(self.cache)
-        os.symlink(fileio.cache_dir("speech_embedding"),
-                   os.path.join(self.cache, "speech_embedding"))
+        # The fetched weights, linked file by file: `speech_embedding.weights fetch --force`
+        # replaces the link, not the user's file.
+        weights = os.path.join(self.cache, "speech_embedding")
+        os.makedirs(weights)
+        for name in glob.glob(os.path.join(fileio.cache_dir("speech_embedding"), "*.h5")):
+            os.symlink(name, os.path.join(weights, os.path.basename(name)))
         self.speech = self.path("speech")  # a Speech Commands dataset
         self.conv = self.path("conv")  # training runs
         self.head = self.path("head")
@@ -197,6 +201,7 @@ class Step:
     default: bool = False
     up: str | None = None
     main: bool = True
+    programs: tuple[str, ...] = ()  # other programs it needs installed
 
 
 SPLIT = ("--validation_percentage=25", "--testing_percentage=25")
@@ -211,15 +216,33 @@ def train_step(architecture: str, folder: str, **step) -> Step:
         "--batch_size=4", "--eval_step_interval=1", "--save_step_interval=1", *SPLIT], **step)
 
 
-# Stages of chains of main paths. A chain's steps read the outputs of the steps before them
-# and of earlier stages; a chain runs as far as its last selected step, and the chains of a
-# stage run WORKERS at a time. The default suite runs the tools that print what a library
-# might (TensorFlow's converter, Beam's workers, LiteRT, Hub export) and the servers; the
-# rest, most of them TensorFlow programs that load the same libraries, are slow.
-STAGES: tuple[tuple[tuple[Step, ...], ...], ...] = ((
+# Chains of main paths. A chain's steps read the outputs of the steps before them; a chain
+# runs as far as its last selected step, and the chains run WORKERS at a time. The default
+# suite runs the tools that print what a library might (TensorFlow's converter, Beam's
+# workers, LiteRT, Hub export) and the servers; the rest, most of them TensorFlow programs
+# that load the same libraries, are slow.
+CHAINS: tuple[tuple[Step, ...], ...] = (
     (Step("speech_commands.synthesize", lambda w: [
         f"--output_dir={w.speech}", "--words=yes,no", "--unknown_words=cat", "--speakers=4",
-        "--background_seconds=4", *SPLIT], default=True),),
+        "--background_seconds=4", *SPLIT], default=True),
+     train_step("tiny_conv", "conv", default=True),
+     Step("speech_commands.freeze", lambda w: [
+         f"--train_dir={w.conv}", f"--tflite_dir={w.conv}/export", f"--data_dir={w.speech}"],
+         default=True),
+     Step("speech_commands.label_wav", lambda w: [
+         f"--wav={w.ok_wav}", f"--graph={w.conv}/export/conv_actions_frozen.tflite",
+         f"--labels={w.conv}/export/conv_actions_labels.txt"], default=True),
+     Step("speech_commands.generate_streaming_test_wav", lambda w: [
+         f"--train_dir={w.conv}", "--test_duration_seconds=20"]),
+     Step("speech_commands.streaming_accuracy", lambda w: [f"--train_dir={w.conv}"]),
+     train_step("embedding_head", "head", main=False),
+     Step("speech_commands.export_kws", lambda w: [
+         f"--train_dir={w.head}", f"--output_dir={w.head}/export"]),
+     Step("speech_commands.listen", lambda w: [
+         f"--model={w.head}/export", f"--input={w.ok_wav}"]),
+     Step("speech_commands.fewshot_study", lambda w: [
+         f"--output_dir={w.path('fewshot')}", f"--data_dir={w.speech}", "--examples=1",
+         "--head_steps=1", "--conv_steps=1", "--wanted_words=yes,no", *SPLIT])),
     (Step("speaker_embedding.synthesize", lambda w: [
         f"--output_dir={w.voices}", "--speakers=3", "--utterances=2"]),
      Step("speaker_embedding.train", lambda w: [
@@ -269,35 +292,15 @@ STAGES: tuple[tuple[tuple[Step, ...], ...], ...] = ((
         f"--output_dir={w.recordings}", "--words=yes", "--port=0"], up=r"Recorder page",
         default=True),),
     (Step("speech_commands.demo", lambda w: [f"--output_dir={w.path('demo')}"]),),
-    (Step("speech_commands.fewshot_study", lambda w: [
-        f"--output_dir={w.path('fewshot')}", f"--data_dir={w.speech}", "--examples=1",
-        "--head_steps=1", "--conv_steps=1", "--wanted_words=yes,no", *SPLIT]),),
     (Step("wakeword.train", lambda w: [
         "--phrase=hey ann", f"--output_dir={w.wakeword_trained}", "--steps=1",
         "--positives=8", "--confusable_speakers=2", "--speech_minutes=0.2",
         "--noise_minutes=0.2", "--calibration_minutes=0.2", "--calibration_positives=4"]),
      Step("wakeword.evaluate", lambda w: [
          f"--model={w.wakeword_trained}", f"--data_dir={w.path('wakeword_eval')}",
-         "--negative_hours=0.01"])),
-), (
-    (train_step("tiny_conv", "conv", default=True),
-     Step("speech_commands.freeze", lambda w: [
-         f"--train_dir={w.conv}", f"--tflite_dir={w.conv}/export", f"--data_dir={w.speech}"],
-         default=True),
-     Step("speech_commands.label_wav", lambda w: [
-         f"--wav={w.ok_wav}", f"--graph={w.conv}/export/conv_actions_frozen.tflite",
-         f"--labels={w.conv}/export/conv_actions_labels.txt"], default=True),
-     Step("speech_commands.generate_streaming_test_wav", lambda w: [
-         f"--train_dir={w.conv}", "--test_duration_seconds=20"]),
-     Step("speech_commands.streaming_accuracy", lambda w: [f"--train_dir={w.conv}"])),
-    (train_step("embedding_head", "head", main=False),
-     Step("speech_commands.export_kws", lambda w: [
-         f"--train_dir={w.head}", f"--output_dir={w.head}/export"]),
-     Step("speech_commands.listen", lambda w: [
-         f"--model={w.head}/export", f"--input={w.ok_wav}"])),
-))
-STEPS = {step.module: step for stage in STAGES for chain in stage for step in chain
-         if step.main}
+         "--negative_hours=0.01"], programs=("flite", "festival"))),
+)
+STEPS = {step.module: step for chain in CHAINS for step in chain if step.main}
 # Benchmarks run for minutes by design: their `--help` only.
 HELP_ONLY = frozenset(module for module in test_cli_errors.discovered_entry_points()
                       if module.startswith("benchmarks."))
@@ -372,15 +375,14 @@ def main_paths(request, tmp_path_factory) -> dict[str, Output]:
     env = environment(workspace)
     outputs = {}
     try:
-        for stage in STAGES:
-            chains = [steps for steps in (steps_to_run(chain, selected) for chain in stage)
-                      if steps]
-            for chain in chains:  # models built here, before the processes start
-                for step in chain:
-                    step.arguments(workspace)
-            with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-                for result in pool.map(lambda chain: run_chain(chain, workspace, env), chains):
-                    outputs.update(result)
+        chains = [steps for steps in (steps_to_run(chain, selected) for chain in CHAINS)
+                  if steps]
+        for chain in chains:  # models built here, before the processes start
+            for step in chain:
+                step.arguments(workspace)
+        with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+            for result in pool.map(lambda chain: run_chain(chain, workspace, env), chains):
+                outputs.update(result)
     finally:
         workspace.close()
     return outputs
@@ -414,6 +416,9 @@ def test_help_says_no_chatter(helps, module):
     pytest.param(module, marks=[] if step.default else [pytest.mark.slow])
     for module, step in sorted(STEPS.items())])
 def test_main_path_says_no_chatter(main_paths, module):
+    missing = [name for name in STEPS[module].programs if not shutil.which(name)]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (apt-get install {' '.join(missing)})")
     output = main_paths[module]
     assert output.returncode == 0, output.stderr[-3000:]
     assert output.stdout or output.stderr, "says nothing of what it did"
