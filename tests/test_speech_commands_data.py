@@ -15,8 +15,8 @@ import tensorflow as tf
 
 import numerics
 from earshot import litert
-from speech_commands import architectures, features, input_data, models, synthetic_dataset
 from earshot.errors import UserError
+from speech_commands import architectures, features, input_data, models, synthetic_dataset
 
 WORDS = ["yes", "no"]
 UNKNOWN = ["cat", "dog"]
