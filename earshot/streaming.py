@@ -144,9 +144,9 @@ class HopStream:
         name = "stdin" if source == "-" else source
         received = self._hops.received
         raise audio.AudioError(
-            f"{name}: {received} samples ({received / self.sample_rate:.2f} s) is too short: the "
-            f"model's first score needs {self.min_samples} samples "
-            f"({self.min_samples / self.sample_rate:.2f} s at {self.sample_rate} Hz)")
+            f"{name}: {received / self.sample_rate:.4f} s of audio is too short: the model's "
+            f"first score needs {self.min_samples / self.sample_rate:.2f} s "
+            f"({self.min_samples} samples at {self.sample_rate} Hz)")
 
 
 def pcm_chunks(stream: BinaryIO, samples: int) -> Iterator[np.ndarray]:
