@@ -82,6 +82,7 @@ CACHED_WEIGHTS = (NO_WEIGHTS,)
 DATASET = (MISSING, EMPTY_FOLDER, WRONG_FOLDER)
 DOWNLOAD = (URL_NOT_FOUND, URL_CLOSED_PORT)
 STREAM = (*AUDIO, ONE_SECOND, SHORT_STDIN)
+SCORED_FILE = (*AUDIO, ONE_SECOND)  # the same, from files only
 PORT = (BUSY_PORT,)
 
 
@@ -145,7 +146,7 @@ class Files:
     def bad(self, kind: tuple[BadInput, ...], bad: BadInput, case: str) -> str:
         """Writes the bad input `bad` for an input of `kind`; returns its path (or the URL,
         port or '-' it is given as)."""
-        audio = kind in (AUDIO, ANY_LENGTH_AUDIO, STREAM)
+        audio = kind in (AUDIO, ANY_LENGTH_AUDIO, STREAM, SCORED_FILE)
         path = self.path(f"{case}.{bad.name}" + (".wav" if audio else ""))
         if bad is URL_NOT_FOUND:
             return self.not_found_server + "speech_commands_v0.02.tar.gz"
@@ -472,9 +473,9 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
     "wakeword.score": (
         Input("model", FOLDER, lambda bad, f, out: [
             f"--model={bad}", f"--input={f.ok_wav}", f"--output={out}/s.csv"]),
-        Input("input", ANY_LENGTH_AUDIO, lambda bad, f, out: [
+        Input("input", SCORED_FILE, lambda bad, f, out: [
             f"--model={f.wakeword_model}", f"--input={bad}", f"--output={out}/s.csv"],
-              slow=True),
+              slow=True, always=(ONE_SECOND,)),
     ),
     "wakeword.evaluate": (
         Input("model", FOLDER, lambda bad, f, out: [f"--model={bad}"]),

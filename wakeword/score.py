@@ -5,7 +5,8 @@ r"""Scores audio files with a wake-word model, one row per 80 ms hop, without Te
 writes `file,time_s,score` rows: `file` as given, `time_s` the end of the hop in that file
 (hop h covers audio up to (h + 1) * 0.08 s), `score` the streaming TFLite model's output,
 the model started afresh for each file. Scores of the first 24 hops (1.92 s) are 0: the
-window of 16 embeddings is not full yet. Files are decoded in blocks, so any length runs in
+window of 16 embeddings is not full yet, so a file too short to reach a real score is
+refused (one error line, nothing written). Files are decoded in blocks, so any length runs in
 bounded memory.
 """
 
@@ -42,6 +43,7 @@ def main(argv: list[str]) -> None:
                 first = stream.hop
                 for index, score in enumerate(stream.push(block)):
                     writer.writerow([path, f"{(first + index + 1) * hop / rate:.2f}", f"{score:.6f}"])
+            stream.check_scored(path)
     print(f"wrote {FLAGS.output}")
 
 
