@@ -242,7 +242,7 @@ CHAINS: tuple[tuple[Step, ...], ...] = (
          f"--model={w.head}/export", f"--input={w.ok_wav}"]),
      Step("speech_commands.fewshot_study", lambda w: [
          f"--output_dir={w.path('fewshot')}", f"--data_dir={w.speech}", "--examples=1",
-         "--head_steps=1", "--conv_steps=1", "--wanted_words=yes,no", *SPLIT])),
+         "--head_steps=4", "--conv_steps=4", "--wanted_words=yes,no", *SPLIT])),
     (Step("speaker_embedding.synthesize", lambda w: [
         f"--output_dir={w.voices}", "--speakers=3", "--utterances=2"]),
      Step("speaker_embedding.train", lambda w: [
