@@ -29,7 +29,6 @@ import functools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -40,10 +39,10 @@ import numpy as np
 import pytest
 import soundfile
 
+import programs
 from earshot import audio, fileio
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VGGISH_FIXTURES = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "vggish")
+ROOT = programs.ROOT
 WORKERS = 2
 TIMEOUT_SECONDS = 300
 TMPFS_SIZE = "256k"
@@ -335,67 +334,13 @@ def test_a_failed_write_keeps_the_old_output(tmp_path):
 
 # --- tools ------------------------------------------------------------------------------------
 
-class Files:
-    """The inputs the tools read, in `root`; the expensive ones are made on first use."""
+class Files(programs.Inputs):
+    """The inputs the tools read, in `root`, and a path never read (the tool refuses its
+    output before any work)."""
 
     def __init__(self, root: str):
-        self.root = root
-        self.ok_wav = os.path.join(root, "ok.wav")
-        rng = np.random.default_rng(0)
-        soundfile.write(self.ok_wav, 0.1 * rng.standard_normal(16000).astype(np.float32),
-                        16000, subtype="PCM_16")
-        self.unread = os.path.join(root, "never_read")  # the tool refuses before reading it
-
-    @functools.cached_property
-    def speaker_model(self) -> str:
-        """A speaker_embedding model folder with a tiny untrained network."""
-        from speaker_embedding import embedder, model as model_lib
-        path = os.path.join(self.root, "speaker_model")
-        os.makedirs(path)
-        config = model_lib.ResCNNConfig(filters=(8, 16), blocks=1)
-        embedder.write_config(path, config)
-        embedder.save_weights(model_lib.build(config=config), path)
-        return path
-
-    @functools.cached_property
-    def vggish_weights(self) -> str:
-        """A VGGish weights folder (all-zero network, the fixture's PCA parameters)."""
-        from vggish import model as model_lib, weights
-        path = os.path.join(self.root, "vggish_weights")
-        os.makedirs(path)
-        model_lib.vggish(kernel_initializer="zeros").save_weights(
-            os.path.join(path, weights.WEIGHTS_FILE))
-        shutil.copy(os.path.join(VGGISH_FIXTURES, "vggish_pca_params.npz"),
-                    os.path.join(path, weights.PCA_PARAMS_FILE))
-        return path
-
-    @functools.cached_property
-    def records(self) -> str:
-        """Float-rows records of 4 clips of 2 rows of 8 values, labels 0 and 1."""
-        import tensorflow as tf
-        from corpus import clips, records
-        path = os.path.join(self.root, "embeddings.tfrecord")
-        rng = np.random.default_rng(0)
-        with tf.io.TFRecordWriter(path) as writer:
-            for index in range(4):
-                clip = clips.Clip(f"clip{index}.wav", f"clip{index}", labels=(index % 2,))
-                writer.write(records.float_example(clip, "test", 1.0, 2.0,
-                                                   rng.standard_normal([2, 8]), np.arange(2.0)))
-        return path
-
-    @functools.cached_property
-    def wakeword_model(self) -> str:
-        """A `wakeword.train` folder with an untrained head."""
-        import speech_embedding
-        from wakeword import model as model_lib, runtime
-        path = os.path.join(self.root, "wakeword")
-        os.makedirs(path)
-        step = model_lib.WakeWordStep(speech_embedding.load(), model_lib.build_head())
-        with open(os.path.join(path, runtime.MODEL_NAME), "wb") as f:
-            f.write(step.to_tflite())
-        runtime.Manifest("test", 0.5, 1, 2.0, 16000, 1280, 24, 0.5).write(
-            os.path.join(path, runtime.MANIFEST_NAME))
-        return path
+        super().__init__(root)
+        self.unread = self.path("never_read")
 
 
 def _read_npz(size: int) -> Callable[[str, Files], None]:

@@ -2,7 +2,7 @@
 TensorFlow's chatter only with `--verbosity=1` or `EARSHOT_VERBOSE=1`.
 
 Every tool (issue 19): `--help` and its main path once, on tiny inputs, print no line of library
-chatter. The tools are found as `test_cli_errors` finds them, so a new one fails
+chatter. The tools are found by `programs.discovered_entry_points`, so a new one fails
 `test_every_tool_has_a_main_path` until it has a step here. They run in subprocesses, two at
 a time; the default suite runs every `--help` and the main paths most likely to chatter, the
 slow sweep the rest.
@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-import test_cli_errors
+import programs
 from earshot import audio, fileio, progress, quiet as quiet_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -139,7 +139,7 @@ def chatter(output: str) -> list[str]:
     return found
 
 
-class Workspace(test_cli_errors.Files):
+class Workspace(programs.Inputs):
     """The inputs and outputs of the tools' runs: a tool's output is a later tool's input.
 
     The runs share a cache holding the fetched speech embedding weights, so their embeddings
@@ -170,7 +170,7 @@ class Workspace(test_cli_errors.Files):
     def vggish_checkpoint(self) -> str:
         """Google's VGGish checkpoint, unpacked from the shared fixture."""
         path = self.path("vggish_model.ckpt")
-        packed_path = os.path.join(test_cli_errors.VGGISH_FIXTURES, "vggish_model.ckpt.gz")
+        packed_path = os.path.join(programs.VGGISH_FIXTURES, "vggish_model.ckpt.gz")
         with gzip.open(packed_path) as packed, open(path, "wb") as unpacked:
             shutil.copyfileobj(packed, unpacked)
         return path
@@ -201,7 +201,7 @@ class Step:
     default: bool = False
     up: str | None = None
     main: bool = True
-    programs: tuple[str, ...] = ()  # other programs it needs installed
+    commands: tuple[str, ...] = ()  # other programs it needs installed
 
 
 SPLIT = ("--validation_percentage=25", "--testing_percentage=25")
@@ -298,11 +298,11 @@ CHAINS: tuple[tuple[Step, ...], ...] = (
         "--noise_minutes=0.2", "--calibration_minutes=0.2", "--calibration_positives=4"]),
      Step("wakeword.evaluate", lambda w: [
          f"--model={w.wakeword_trained}", f"--data_dir={w.path('wakeword_eval')}",
-         "--negative_hours=0.01"], programs=("flite", "festival"))),
+         "--negative_hours=0.01"], commands=("flite", "festival"))),
 )
 STEPS = {step.module: step for chain in CHAINS for step in chain if step.main}
 # Benchmarks run for minutes by design: their `--help` only.
-HELP_ONLY = frozenset(module for module in test_cli_errors.discovered_entry_points()
+HELP_ONLY = frozenset(module for module in programs.discovered_entry_points()
                       if module.startswith("benchmarks."))
 
 
@@ -328,8 +328,11 @@ def run_tool(command: list[str], env: dict[str, str], up: str | None = None) -> 
     """Runs `command` to its end; a server until a line matches `up`, then Ctrl-C."""
     start = time.monotonic()
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        # Ctrl-C reaches the server even where this run's own shell started it in the
+        # background, which leaves SIGINT ignored in every child (Python keeps it so).
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr,
-                                   stdin=subprocess.DEVNULL, text=True)
+                                   stdin=subprocess.DEVNULL, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             while up and process.poll() is None and time.monotonic() - start < TIMEOUT_SECONDS:
                 stderr.seek(0)
@@ -374,17 +377,13 @@ def main_paths(request, tmp_path_factory) -> dict[str, Output]:
     workspace = Workspace(str(tmp_path_factory.mktemp("main_paths")))
     env = environment(workspace)
     outputs = {}
-    try:
-        chains = [steps for steps in (steps_to_run(chain, selected) for chain in CHAINS)
-                  if steps]
-        for chain in chains:  # models built here, before the processes start
-            for step in chain:
-                step.arguments(workspace)
-        with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-            for result in pool.map(lambda chain: run_chain(chain, workspace, env), chains):
-                outputs.update(result)
-    finally:
-        workspace.close()
+    chains = [steps for steps in (steps_to_run(chain, selected) for chain in CHAINS) if steps]
+    for chain in chains:  # models built here, before the processes start
+        for step in chain:
+            step.arguments(workspace)
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+        for result in pool.map(lambda chain: run_chain(chain, workspace, env), chains):
+            outputs.update(result)
     return outputs
 
 
@@ -401,11 +400,11 @@ def helps(request, tmp_path_factory) -> dict[str, Output]:
 
 
 def test_every_tool_has_a_main_path():
-    assert set(STEPS) | HELP_ONLY == test_cli_errors.discovered_entry_points()
+    assert set(STEPS) | HELP_ONLY == programs.discovered_entry_points()
     assert not set(STEPS) & HELP_ONLY
 
 
-@pytest.mark.parametrize("module", sorted(test_cli_errors.discovered_entry_points()))
+@pytest.mark.parametrize("module", sorted(programs.discovered_entry_points()))
 def test_help_says_no_chatter(helps, module):
     output = helps[module]
     assert "Try --helpfull" in output.stdout, output.stderr  # absl's usage message
@@ -416,7 +415,7 @@ def test_help_says_no_chatter(helps, module):
     pytest.param(module, marks=[] if step.default else [pytest.mark.slow])
     for module, step in sorted(STEPS.items())])
 def test_main_path_says_no_chatter(main_paths, module):
-    missing = [name for name in STEPS[module].programs if not shutil.which(name)]
+    missing = [name for name in STEPS[module].commands if not shutil.which(name)]
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (apt-get install {' '.join(missing)})")
     output = main_paths[module]

@@ -386,9 +386,11 @@ class RecorderProcess:
     """`python -m recorder` on a free port, its log collected on a thread."""
 
     def __init__(self, *flags: str):
+        # SIGINT as a terminal gives it, also where a background shell left it ignored.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "recorder", "--port=0", *flags],
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.log: list[str] = []
         found = threading.Event()
 
