@@ -105,7 +105,11 @@ def embed_collection(count: int, mode: str, weights: str, folder) -> Embedded:
                     reference)
 
 
-@pytest.fixture(scope="module", params=onednn.MODES, ids=lambda mode: f"onednn{mode}")
+# A Beam job per mode: the first in the default suite, the other in the slow sweep (the rows
+# are bit-equal to embed() in the same mode, and `make test-numerics` runs each mode).
+@pytest.fixture(scope="module", ids=lambda mode: f"onednn{mode}", params=[
+    pytest.param(mode, marks=pytest.mark.slow if index else ())
+    for index, mode in enumerate(onednn.MODES)])
 def embedded(request, weights_dir, tmp_path_factory):  # noqa: F811
     return embed_collection(12, request.param, weights_dir,
                             tmp_path_factory.mktemp(f"corpus{request.param}"))
