@@ -28,7 +28,7 @@ import numpy as np
 from absl import logging
 
 from earshot import fileio, litert, progress, tts
-from earshot.errors import UserError
+from earshot.errors import UserError, require_file
 from speech_embedding import features, model as model_lib
 
 WHEEL_REQUIREMENT = "openwakeword==0.5.1"
@@ -88,7 +88,7 @@ def download_wheel() -> str:
 def extract_tflite(wheel: str) -> bytes:
     """`embedding_model.tflite` from the wheel, after checking its sha256."""
     try:
-        with zipfile.ZipFile(wheel) as archive:
+        with zipfile.ZipFile(require_file(wheel, "openwakeword wheel")) as archive:
             data = archive.read(TFLITE_MEMBER)
     except (zipfile.BadZipFile, KeyError) as error:
         raise WheelError(f"{wheel}: not an openwakeword 0.5.1 wheel ({error})") from error
