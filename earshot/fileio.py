@@ -131,6 +131,14 @@ def _reporting_full_disk(path: str, staging: str) -> Iterator[None]:
         raise
 
 
+def _staging_folder(path: str) -> str:
+    """A new private hidden folder beside `path` (its parents made), on the same device, so
+    what is staged there is renamed into place, never copied."""
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
+
+
 @contextlib.contextmanager
 def atomic_dir(path: PathLike, overwrite: bool = False) -> Iterator[str]:
     """Yields a temporary folder that replaces `path` when the block exits cleanly.
@@ -140,24 +148,21 @@ def atomic_dir(path: PathLike, overwrite: bool = False) -> Iterator[str]:
       OutputError: as `check_output`, or the device filled up (nothing is left behind).
     """
     path = check_output(path, folder=True, overwrite=overwrite)
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
+    staging = _staging_folder(path)
     try:
         with _reporting_full_disk(path, staging):
             yield staging
         _publish(staging, directory=True)
         if os.path.exists(path):
             retired = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".old",
-                                       dir=parent)
+                                       dir=os.path.dirname(path))
             os.rename(path, os.path.join(retired, "old"))
             os.rename(staging, path)
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.rename(staging, path)
     finally:
-        if os.path.exists(staging):
-            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -184,9 +189,7 @@ def atomic_file(path: PathLike) -> Iterator[str]:
       RuntimeError: the block wrote no file, or more than one (a bug of the caller).
     """
     path = check_output(path)
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
+    staging = _staging_folder(path)
     try:
         with _reporting_full_disk(path, staging):
             yield os.path.join(staging, os.path.basename(path))
