@@ -148,5 +148,5 @@ def test_evaluate_adds_microwakeword_at_its_own_cutoff(tiny_evaluation):
                                     "microwakeword-hey_jarvis-*.npy"))
     assert len(cached) == len(files)
     assert sorted(np.load(p).size for p in cached) == sorted(s.size for s in scores.values())
-    assert "| microWakeWord hey_jarvis | 0.9700 |" in result.stdout.decode()
+    assert "| microWakeWord hey_jarvis | own threshold | 0.9700 |" in result.stdout.decode()
     assert det_plot.stat().st_size > 0

@@ -114,15 +114,6 @@ def det_curve(negatives: list[np.ndarray], peaks: np.ndarray, smoothing_hops: in
     return np.array(frr), np.array(fa)
 
 
-def recall_at_fa(negatives: list[np.ndarray], peaks_by_condition: dict[str, np.ndarray],
-                 smoothing_hops: int, target_fa_per_hour: float = 0.5
-                 ) -> tuple[float, dict[str, float]]:
-    """(threshold giving <= target FA/h on `negatives`, recall per condition there)."""
-    threshold = calibrate(negatives, target_fa_per_hour, smoothing_hops)
-    return threshold, {name: float(np.mean(p >= threshold))
-                       for name, p in peaks_by_condition.items()}
-
-
 class Trigger:
     """`detection_hops` one score at a time, for a live stream: `update(score)` -> fired?"""
 

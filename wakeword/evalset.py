@@ -1,15 +1,19 @@
 """The evaluation audio of a phrase: files on disk with the times of what is said in them.
 
-Everything is spoken by flite and festival (never by espeak-ng, the training engine), with
-evaluation sentences (`text.split(evaluation=True)`) and rooms and noise drawn with their own
-seeds. The set is a folder of 16 kHz WAV files and `events.json`:
+Every voice in it is one no training run hears (`voices.HELD_OUT`): flite's voices and
+festival's kal_diphone speak the phrase, its near-misses and evaluation sentences
+(`text.split(evaluation=True)`), and the ordinary speech also holds real people: the voice
+actors of warzone2100 and hedgewars (`real_speech.EVALUATION_SOURCES`), which neither train
+nor calibrate. Rooms and noise are drawn with their own seeds. The set is a folder of 16 kHz
+WAV files and `events.json`:
 
     positives_<condition>.wav   the phrase by every evaluation voice, each inside 2.5-4 s of
                                 context before and 1.5-2.5 s after; conditions:
                                 clean, speech (ordinary speech at 10 dB SNR), noise (coloured
                                 noise at 5 dB SNR), reverberant (a room with RT60 0.3-1.0 s)
     confusables.wav             text near-misses of the phrase, each by several voices, in context
-    speech_NN.wav               ordinary sentences, about 2.5 minutes per voice
+    speech_NN.wav               ordinary sentences, the same time per synthesized voice
+    real_<source>.wav           every speech clip of a real-speech package, with pauses
 
 `events.json` maps each file to its kind and its [start_s, end_s, text] events.
 """
@@ -25,7 +29,7 @@ import random
 import numpy as np
 
 from earshot import audio, fileio, progress
-from wakeword import augment, phonemes, text, voices
+from wakeword import augment, phonemes, real_speech, text, voices
 
 CONDITIONS = ("clean", "speech", "noise", "reverberant")
 SPEECH_SNR_DB = 10.0
@@ -33,7 +37,8 @@ NOISE_SNR_DB = 5.0
 EVAL_RT60 = (0.3, 1.0)
 EVENTS_NAME = "events.json"
 CONFUSABLE_VOICES = 6  # voices per confusable text
-VERSION = "1"
+VERSION = "2"
+REAL_PAUSE_S = (0.3, 1.5)  # between two clips of a real-speech package
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +92,32 @@ def _mix_against(segment: np.ndarray, speech: np.ndarray, noise: np.ndarray, snr
     return (segment + scale * noise).astype(np.float32)
 
 
-def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 1234
-          ) -> list[EvalFile]:
-    """Writes the evaluation set of `phrase` into `folder` (or reads it back if complete)."""
+def _real_speech(folder: str, sources: tuple[str, ...], rng: np.random.Generator
+                 ) -> tuple[list[EvalFile], float]:
+    """One file per real-speech package: its clips one after another, with short pauses;
+    and their hours."""
+    files, samples = [], 0
+    for source in sources:
+        collection = real_speech.load(source)
+        pieces = []
+        for index in range(len(collection.names)):
+            pieces += [collection.clip(index), np.zeros(int(rng.uniform(*REAL_PAUSE_S) * 16000),
+                                                        np.float32)]
+        waveform = np.concatenate(pieces)
+        path = os.path.join(folder, f"real_{source}.wav")
+        audio.write_wav(path, waveform + _floor(rng, waveform.size), 16000)
+        files.append(EvalFile(path, "speech", []))
+        samples += waveform.size
+    return files, samples / 16000 / 3600
+
+
+def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 1234,
+          real_sources: tuple[str, ...] = real_speech.EVALUATION_SOURCES) -> list[EvalFile]:
+    """Writes the evaluation set of `phrase` into `folder` (or reads it back if complete).
+
+    `negative_hours` of ordinary speech in all: the real speech of `real_sources`, and
+    sentences of the synthesized voices for the rest.
+    """
     events_path = os.path.join(folder, EVENTS_NAME)
     if os.path.exists(events_path):
         with open(events_path, encoding="utf-8") as saved:
@@ -99,16 +127,16 @@ def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 123
         voices.require(engine)
     rng = np.random.default_rng(seed)
     shuffle = random.Random(seed)
+    os.makedirs(folder, exist_ok=True)
+    files, real_hours = _real_speech(folder, real_sources, rng)
     templates = voices.eval_voices(seed)
     sentences = text.split(evaluation=True)
     shuffle.shuffle(sentences)
-    per_voice = int(negative_hours * 3600 / len(templates) / 4.2) + 1  # ~4.2 s per sentence
+    per_voice = int(max(negative_hours - real_hours, 0) * 3600 / len(templates) / 4.2) + 1
     speech_utterances = [dataclasses.replace(t, text=" ".join(
         sentences[(i * per_voice + j) % len(sentences)] for j in range(per_voice)))
         for i, t in enumerate(templates)]
     speech = voices.say_all(speech_utterances, "evaluation speech")
-    files = []
-    os.makedirs(folder, exist_ok=True)
     for index, waveform in enumerate(speech):
         path = os.path.join(folder, f"speech_{index:02d}.wav")
         audio.write_wav(path, augment.set_peak(waveform, rng.uniform(-15, -3))
@@ -137,6 +165,7 @@ def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 123
     return files
 
 
-def default_folder(phrase: str, negative_hours: float) -> str:
-    digest = hashlib.sha1(f"{VERSION}|{phrase}|{negative_hours}".encode()).hexdigest()[:12]
+def default_folder(phrase: str, negative_hours: float, real_sources: tuple[str, ...]) -> str:
+    digest = hashlib.sha1(f"{VERSION}|{phrase}|{negative_hours}|{','.join(real_sources)}"
+                          .encode()).hexdigest()[:12]
     return fileio.cache_dir("wakeword", "eval", digest)
