@@ -5,12 +5,19 @@ PYTHON_BASE ?= python3
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-# espeak-ng speaks every synthesized dataset; the recorder's browser test needs Chromium; the
-# micro_speech tests compile the C arrays they write with gcc.
+# espeak-ng speaks every synthesized dataset; Festival's ked_diphone and Kokoro (its voices come
+# from the npm package kokoro-js) also speak wake-word training phrases; flite and Festival's
+# kal_diphone are the held-out evaluation voices; the recorder's browser test needs Chromium;
+# the micro_speech tests compile the C arrays they write with gcc.
 DEMO_DEBIAN_PACKAGES := espeak-ng
-TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) chromium chromium-driver gcc
+WAKEWORD_DEBIAN_PACKAGES := festival festvox-kdlpc16k festvox-kallpc16k flite npm
+TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) $(WAKEWORD_DEBIAN_PACKAGES) chromium chromium-driver gcc
+# Opt-in voices of wakeword.train (Debian contrib and non-free): `make voices-opt-in`.
+OPT_IN_DEBIAN_PACKAGES := mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 mbrola-af1 mbrola-de1 \
+	mbrola-de2 mbrola-de4 mbrola-fr1 mbrola-fr4 mbrola-gr2 mbrola-hu1 mbrola-nl2 mbrola-pl1 \
+	mbrola-ro1 mbrola-sw1 mbrola-sw2 rhvoice rhvoice-english libttspico-utils festvox-rablpc16k festvox-don
 
-.PHONY: demo test test-all test-numerics benchmarks weights clean
+.PHONY: demo test test-all test-numerics benchmarks weights voices-opt-in clean
 
 # $(call debian,packages): installs what is missing, or says how when not root.
 define debian
@@ -64,6 +71,11 @@ BENCHMARKS := speech_embedding streaming vggish speech_commands speaker_embeddin
 benchmarks: weights
 	$(PYTHON) -m pip install --quiet -e ".[dev,bench]"
 	for benchmark in $(BENCHMARKS); do $(PYTHON) -m benchmarks.$$benchmark || exit 1; done
+
+voices-opt-in:
+	sed -e 's/^Components:.*/Components: contrib non-free/' /etc/apt/sources.list.d/debian.sources \
+		> /etc/apt/sources.list.d/contrib-nonfree.sources
+	$(call debian,$(OPT_IN_DEBIAN_PACKAGES))
 
 clean:
 	rm -rf $(VENV) build *.egg-info

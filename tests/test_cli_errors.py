@@ -198,7 +198,10 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
     "benchmarks.streaming": (),
     "benchmarks.vggish": (),
     "benchmarks.wakeword": (),
-    "wakeword.train": (),
+    "wakeword.train": (
+        Input("negatives", (MISSING, EMPTY_FOLDER), lambda bad, f, out: [
+            "--phrase=hey test", f"--output_dir={out}/model", f"--negatives={bad}"]),
+    ),
     "recorder": (),
     "speaker_embedding.synthesize": (),
     "speech_embedding.demo": (),

@@ -294,11 +294,12 @@ CHAINS: tuple[tuple[Step, ...], ...] = (
     (Step("speech_commands.demo", lambda w: [f"--output_dir={w.path('demo')}"]),),
     (Step("wakeword.train", lambda w: [
         "--phrase=hey ann", f"--output_dir={w.wakeword_trained}", "--steps=1",
-        "--positives=8", "--confusable_speakers=2", "--speech_minutes=0.2",
-        "--noise_minutes=0.2", "--calibration_minutes=0.2", "--calibration_positives=4"]),
+        "--positives=8", "--kokoro_positives=1", "--festival_positives=1",
+        "--confusable_speakers=2", "--speech_minutes=0.2", "--noise_minutes=0.2",
+        "--calibration_minutes=0.2", "--calibration_positives=4", "--real_speech="]),
      Step("wakeword.evaluate", lambda w: [
          f"--model={w.wakeword_trained}", f"--data_dir={w.path('wakeword_eval')}",
-         "--negative_hours=0.01"], commands=("flite", "festival"))),
+         "--negative_hours=0.01", "--real_speech="], commands=("flite", "festival"))),
 )
 STEPS = {step.module: step for chain in CHAINS for step in chain if step.main}
 # Benchmarks run for minutes by design: their `--help` only.

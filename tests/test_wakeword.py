@@ -16,8 +16,9 @@ from earshot import audio
 from wakeword import augment, detect, evaluation, phonemes, voices
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["--steps=40", "--positives=24", "--confusable_speakers=1", "--speech_minutes=1",
-        "--noise_minutes=0.5", "--calibration_minutes=1", "--calibration_positives=8"]
+TINY = ["--steps=40", "--positives=24", "--kokoro_positives=2", "--festival_positives=2",
+        "--confusable_speakers=1", "--speech_minutes=1", "--noise_minutes=0.5",
+        "--calibration_minutes=1", "--calibration_positives=8", "--real_speech="]
 
 
 def _run(module: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -29,7 +30,14 @@ def _run(module: str, *args: str, stdin: bytes | None = None) -> subprocess.Comp
 def tiny_model(tmp_path_factory) -> str:
     """A model folder from `wakeword.train` with a few voices and a few steps."""
     folder = str(tmp_path_factory.mktemp("wakeword") / "hey_jarvis")
-    result = _run("wakeword.train", "--phrase=hey jarvis", f"--output_dir={folder}", *TINY)
+    negatives = tmp_path_factory.mktemp("negatives")
+    for index, sentence in enumerate(("The birch canoe slid on the smooth planks.",
+                                      "Glue the sheet to the dark blue background.",
+                                      "It's easy to tell the depth of a well.")):
+        audio.write_wav(str(negatives / f"own_{index}.wav"), voices.say(voices.Utterance(
+            "espeak-ng", "en-gb+m2", sentence)), 16000)
+    result = _run("wakeword.train", "--phrase=hey jarvis", f"--output_dir={folder}", *TINY,
+                  f"--negatives={negatives}")
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     return folder
 
@@ -59,6 +67,9 @@ def test_training_writes_every_output(tiny_model):
         metrics = json.load(metrics_file)
     assert metrics["calibration"]["fa_per_hour"] <= 0.5
     assert metrics["training_windows"]["positive"] > 0
+    assert metrics["sources"]["engines"] == list(voices.TRAINING_ENGINES_DEFAULT)
+    assert metrics["sources"]["real_speech"] == [] and metrics["sources"]["negatives_dir"]
+    assert set(metrics["seconds"]["sources"]) >= set(voices.TRAINING_ENGINES_DEFAULT)
     assert len(metrics["det"]["frr"]) == len(metrics["det"]["fa_per_hour"])
     with open(os.path.join(tiny_model, "det.png"), "rb") as png:
         assert png.read(8) == b"\x89PNG\r\n\x1a\n"

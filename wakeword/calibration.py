@@ -1,8 +1,9 @@
 """Choosing the smoothing and the threshold on held-out audio, and the numbers behind them.
 
-The held-out audio is espeak-ng voices of `data.CALIBRATION_VARIANTS` (never trained on):
-ordinary sentences (the negative audio false accepts per hour are counted on), positive
-clips, and confusable clips. For each smoothing the threshold is the lowest that gives at
+The held-out audio is never trained on: ordinary speech (the negative audio false accepts per
+hour are counted on: sentences by espeak-ng's `data.CALIBRATION_VARIANTS` and the calibration
+fifth of the real speech), positive clips (those espeak-ng voices and Kokoro's
+`voices.KOKORO_CALIBRATION_VOICES`), and confusable clips. For each smoothing the threshold is the lowest that gives at
 most the target false accepts per hour on the ordinary sentences; the smoothing whose
 threshold keeps the most held-out positives wins. The confusables are not part of the hour:
 each 3.2 s clip is a near-miss said on purpose, far denser than any real day's audio, and
@@ -36,17 +37,18 @@ class Calibration:
     confusables_fired: float  # share of the held-out confusable clips that fire
 
 
-def stream_scores(head: keras.Model, group: data_lib.Group) -> list[np.ndarray]:
-    """Per-hop scores of each stream (or clip) of `group`, as the streaming model gives them."""
+def stream_scores(head: keras.Model, groups: list[data_lib.Group]) -> list[np.ndarray]:
+    """Per-hop scores of each stream (or clip) of `groups`, as the streaming model gives them."""
     return [model_lib.offline_scores(head, group.stream_embeddings(i), int(group.stream_samples[i]))
-            for i in range(len(group.stream_samples))]
+            for group in groups for i in range(len(group.stream_samples))]
 
 
-def clip_peaks(head: keras.Model, group: data_lib.Group, smoothing_hops: int) -> np.ndarray:
+def clip_peaks(head: keras.Model, groups: list[data_lib.Group], smoothing_hops: int
+               ) -> np.ndarray:
     """Each positive clip's highest smoothed score over hops whose window holds the phrase's end."""
-    labels = group.labels.reshape(len(group.stream_samples), -1)
+    labels = [clip for g in groups for clip in g.labels.reshape(len(g.stream_samples), -1)]
     peaks = []
-    for scores, clip_labels in zip(stream_scores(head, group), labels):
+    for scores, clip_labels in zip(stream_scores(head, groups), labels):
         smoothed = detect.smooth(scores, smoothing_hops)[model_lib.FIRST_SCORED_HOP:]
         peaks.append(smoothed[:clip_labels.size][clip_labels != data_lib.NEGATIVE].max())
     return np.array(peaks)
@@ -54,6 +56,7 @@ def clip_peaks(head: keras.Model, group: data_lib.Group, smoothing_hops: int) ->
 
 def calibrate(head: keras.Model, training: data_lib.TrainingData, target_fa_per_hour: float
               ) -> Calibration:
+    """The smoothing and threshold for `target_fa_per_hour` on held-out ordinary speech."""
     negatives = stream_scores(head, training.calibration)
     confusables = stream_scores(head, training.calibration_confusables)
     best = None

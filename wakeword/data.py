@@ -1,42 +1,51 @@
 """Training and calibration material for one phrase, as cached speech embeddings.
 
-Everything is spoken by espeak-ng. Voices are split by variant: `CALIBRATION_VARIANTS` speak
-only the held-out audio the threshold is calibrated on, the others only training audio.
+The phrase is spoken by several engines (`voices.TRAINING_ENGINES_DEFAULT`: espeak-ng's formant
+voices, Kokoro's neural voices and their blends, festival's diphone voice), because a head
+that hears one engine learns that engine. Ordinary speech is real people too: the dialogue of
+Debian's game packages (`real_speech.TRAINING_SOURCES`) and any folder of recordings
+(`Sources.negatives_dir`). Voices are split: `CALIBRATION_VARIANTS` of espeak-ng and
+`voices.KOKORO_CALIBRATION_VOICES` speak only the held-out audio the threshold is calibrated
+on, and a fifth of the real clips (`real_speech.is_calibration`) are heard only there.
+No voice of `voices.HELD_OUT` (the evaluation voices) is heard at all.
 
 * Clips (3.2 s): a positive or a confusable utterance, often given another voice (warped
-  and equalized, `augment`: espeak-ng's voices share one formant signature that other
+  and equalized, `augment`: one engine's voices share a formant signature that other
   speakers lack), trimmed to its words, maybe through a room, placed so that it ends 1.9-2.8 s in, over a background (silence, coloured noise,
   babble or speech at a random SNR, sometimes a sentence just before it), at a random level.
   Each clip gives 16 windows of 16 embeddings. A positive clip's windows that hold the whole
   phrase and end within 0.32 s of its end are positives; windows ending 0.3 s or more before
   its end hold only part of it and are negatives (the model must wait for the whole phrase);
   the rest are not trained on. Every window of a confusable clip is a negative.
-* Streams (about a minute): ordinary sentences by one voice, or non-speech (coloured and
-  modulated noise, tones, chords, near silence), with voices, rooms and noise like the clips; every
-  window is a negative.
-
-Held out for calibration: positive clips, confusable clips and ordinary speech streams, all
-by the calibration voices.
+* Streams (about a minute): ordinary sentences by one voice, real dialogue clips one after
+  another, or non-speech (coloured and modulated noise, tones, chords, near silence), with
+  voices, rooms and noise like the clips; every window is a negative.
 
 Embeddings are cached per group (`fileio.cache_dir("wakeword", "embeddings")`) under a key
-of everything that made them, so a rerun or a second phrase reuses the ordinary speech.
+of everything that made them, so a rerun or a second phrase reuses every group that does
+not depend on the phrase (ordinary speech, real speech, non-speech), and leaving a source
+out (`Sources`) reuses the others.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import os
 import random
+import time
+from typing import Iterator
 
 import numpy as np
 import tensorflow as tf
 
 import speech_embedding
 from earshot import fileio, progress, tts
+from earshot.errors import InvalidInput
 from speech_embedding import pretrained
-from wakeword import augment, model as model_lib, phonemes, text, voices
+from wakeword import augment, model as model_lib, phonemes, real_speech, text, voices
 
 CALIBRATION_VARIANTS = ("f5", "m7", "klatt4", "steph", "travis", "zac")
 TRAINING_VARIANTS = tuple(v for v in tts.VARIANTS if v not in CALIBRATION_VARIANTS)
@@ -45,10 +54,13 @@ PHRASE_END_RANGE = (int(1.9 * 16000), int(2.8 * 16000))
 POSITIVE_REACH = int(0.32 * 16000)  # a positive window ends at most this long after the phrase
 PARTIAL_MARGIN = int(0.3 * 16000)  # a window ending this long before the phrase's end is negative
 STREAM_SENTENCES = 12  # sentences per ordinary-speech stream (about a minute)
+REAL_STREAM_S = 60.0  # real clips are joined into streams of about this long
+REAL_PAUSE_S = (0.2, 1.2)  # between two joined clips
+BACKGROUND_CLIPS = 400  # real clips per source that also serve as background speech
 NOISE_STREAM_S = 30.0
 EMBED_BATCH = 64
 VOICE_WARP_P, EQUALIZE_P = 0.8, 0.7  # share of utterances and streams given another voice
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
 POSITIVE, NEGATIVE, IGNORED = 1, 0, -1
 
 
@@ -56,12 +68,42 @@ POSITIVE, NEGATIVE, IGNORED = 1, 0, -1
 class Scale:
     """How much audio: the defaults are the real run; tests use a few of each."""
 
-    positives: int = 5000
+    positives: int = 3000  # espeak-ng utterances
+    kokoro_positives: int = 240  # Kokoro utterances, each placed `PLACEMENTS` times
+    festival_positives: int = 120  # festival utterances, each placed `PLACEMENTS` times
     confusable_speakers: int = 12  # voices per confusable string
-    speech_minutes: float = 90.0
+    speech_minutes: float = 45.0  # espeak-ng ordinary speech
     noise_minutes: float = 12.0
-    calibration_minutes: float = 100.0
+    calibration_minutes: float = 30.0  # espeak-ng held-out speech (real speech comes on top)
     calibration_positives: int = 300
+
+
+@dataclasses.dataclass(frozen=True)
+class Sources:
+    """Where the audio comes from; leaving one out is the ablation of `wakeword.train`."""
+
+    engines: tuple[str, ...] = voices.TRAINING_ENGINES_DEFAULT
+    real_speech: tuple[str, ...] = real_speech.TRAINING_SOURCES
+    negatives_dir: str | None = None  # a folder of the user's own negative recordings
+
+
+def check_sources(sources: Sources) -> None:
+    """Refuses, before any work, an engine with no training voices or not installed, a
+    real-speech source that is not a training one, and a missing negatives folder."""
+    try:
+        voices.check_training_engines(sources.engines)
+    except ValueError as error:
+        raise InvalidInput(f"--engines: {error}") from None
+    wrong = [s for s in sources.real_speech if s not in real_speech.TRAINING_SOURCES]
+    if wrong:
+        raise InvalidInput(f"--real_speech: {', '.join(wrong)} is not a training source (of "
+                           f"{', '.join(real_speech.TRAINING_SOURCES)}; "
+                           f"{', '.join(real_speech.EVALUATION_SOURCES)} are evaluation-only)")
+    if sources.negatives_dir:
+        real_speech.folder_files(sources.negatives_dir)
+
+
+PLACEMENTS = 4  # a slow engine's utterance is placed this many times, each time augmented anew
 
 
 @dataclasses.dataclass
@@ -109,11 +151,19 @@ def embed_clips(clips: np.ndarray, description: str) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, 0, 96), np.float32)
 
 
+@dataclasses.dataclass
+class Background:
+    """The speech that babble and background talk are made of, and a key naming it for caches."""
+
+    key: str
+    speech: list[np.ndarray]
+
+
 class Backgrounds:
     """Sources of background sound for augmentation: noise colours, babble, speech."""
 
-    def __init__(self, speech: list[np.ndarray], seed: int):
-        self.speech = [s for s in speech if s.size > 16000]
+    def __init__(self, background: Background, seed: int):
+        self.speech = [s for s in background.speech if s.size > 16000]
         self.rng = np.random.default_rng(seed)
         self.rooms = [augment.room_impulse_response(self.rng) for _ in range(40)]
 
@@ -213,14 +263,16 @@ def _cached(path: str, build) -> Group:
 
 
 def clip_group(name: str, utterances: list[voices.Utterance], positive: bool,
-               backgrounds_speech: list[np.ndarray], seed: int) -> Group:
-    """Clips of `utterances` (positives or confusables), augmented, embedded, labelled."""
+               background: Background, seed: int, placements: int = 1) -> Group:
+    """Clips of `utterances` (positives or confusables), each placed `placements` times
+    (augmented anew each time), embedded, labelled."""
 
     def build() -> Group:
-        spoken = voices.say_all(utterances, name)
-        backgrounds = Backgrounds(backgrounds_speech, seed)
+        spoken = voices.say_all(utterances, name) if utterances else []
+        backgrounds = Backgrounds(background, seed)
         clips, labels = [], []
-        for waveform in progress.track(spoken, f"augmenting {name}"):
+        for waveform in progress.track([w for w in spoken for _ in range(placements)],
+                                       f"augmenting {name}"):
             clip, start, end = place(backgrounds.voice(waveform), backgrounds)
             clips.append(clip)
             labels.append(window_labels(start, end, positive))
@@ -233,17 +285,23 @@ def clip_group(name: str, utterances: list[voices.Utterance], positive: bool,
                      np.arange(len(clips) + 1, dtype=np.int64) * per_clip,
                      np.full(len(clips), CLIP_SAMPLES, np.int64))
 
-    return _cached(_cache_path(name, [[u.key for u in utterances], positive, seed]), build)
+    return _cached(_cache_path(name, [[u.key for u in utterances], positive, seed, placements,
+                                      background.key]), build)
 
 
-def stream_group(name: str, streams: list[np.ndarray], seed: int, key: list,
-                 backgrounds_speech: list[np.ndarray], augmented: bool = True) -> Group:
-    """Long negative streams, augmented, embedded whole; every window a negative."""
+def stream_group(name: str, streams, seed: int, key: list, background: Background,
+                 augmented: bool = True) -> Group:
+    """Long negative streams, augmented, embedded whole; every window a negative.
+
+    `streams`: a list of float32 `[samples]` waveforms, or a function returning one (called
+    only when the group is not cached yet).
+    """
 
     def build() -> Group:
-        backgrounds = Backgrounds(backgrounds_speech, seed)
+        backgrounds = Backgrounds(background, seed)
         rows, ends, bounds, samples = [], [], [0], []
-        for stream in progress.track(streams, f"augmenting and embedding {name}"):
+        waveforms = streams() if callable(streams) else streams
+        for stream in progress.track(waveforms, f"augmenting and embedding {name}"):
             audio = backgrounds.finish(backgrounds.voice(stream)) if augmented else stream
             audio = audio[:audio.size // model_lib.HOP_SAMPLES * model_lib.HOP_SAMPLES]
             if audio.size < speech_embedding.MIN_SAMPLES + model_lib.WINDOW * model_lib.HOP_SAMPLES:
@@ -258,7 +316,7 @@ def stream_group(name: str, streams: list[np.ndarray], seed: int, key: list,
                      np.zeros(ends_all.size, np.int8), np.array(bounds, np.int64),
                      np.array(samples, np.int64))
 
-    return _cached(_cache_path(name, [key, seed, augmented]), build)
+    return _cached(_cache_path(name, [key, seed, augmented, augmented and background.key]), build)
 
 
 def speech_streams(sentences: list[str], variants: tuple[str, ...], minutes: float, seed: int
@@ -295,29 +353,78 @@ def noise_streams(minutes: float, seed: int) -> list[np.ndarray]:
     return streams
 
 
+def real_streams(collection: real_speech.Collection, seed: int) -> list[np.ndarray]:
+    """`collection`'s clips joined in order into streams of about `REAL_STREAM_S`, with short
+    pauses: conversation, and windows long enough to hold 16 embeddings."""
+    rng = np.random.default_rng(seed)
+    streams, pieces, length = [], [], 0
+    for index in range(len(collection.names)):
+        clip = collection.clip(index)
+        pause = np.zeros(int(rng.uniform(*REAL_PAUSE_S) * 16000), np.float32)
+        pieces += [clip, pause]
+        length += clip.size + pause.size
+        if length >= REAL_STREAM_S * 16000:
+            streams.append(np.concatenate(pieces))
+            pieces, length = [], 0
+    if pieces:
+        streams.append(np.concatenate(pieces))
+    return streams
+
+
+def real_group(name: str, collection: real_speech.Collection, seed: int, augmented: bool,
+               background: Background) -> Group:
+    """Real speech as negative streams (augmented for training, as heard for calibration)."""
+    key = hashlib.sha1(repr([collection.names, int(collection.samples.size)]).encode()).hexdigest()
+    return stream_group(name, lambda: real_streams(collection, seed), seed, [key], background,
+                        augmented)
+
+
+def real_collections(sources: Sources, split: str) -> dict[str, real_speech.Collection]:
+    """The real speech of `sources` (packages and the user's folder), one split."""
+    collections = {source: real_speech.load(source, split) for source in sources.real_speech}
+    if sources.negatives_dir:
+        collections["negatives"] = real_speech.folder(sources.negatives_dir, split)
+    return {name: c for name, c in collections.items() if len(c.names)}
+
+
 @dataclasses.dataclass
 class TrainingData:
-    positives: Group
-    confusables: Group
-    speech: Group
-    noise: Group
-    calibration_positives: Group
-    calibration: Group  # held-out voices: ordinary speech
-    calibration_confusables: Group  # held-out voices: confusable clips
+    """Every group, by role; each role is a list of groups (one per source)."""
+
+    positives: list[Group]
+    confusables: list[Group]
+    negatives: list[Group]  # ordinary speech (synthesized and real), non-speech
+    calibration_positives: list[Group]  # held-out voices
+    calibration: list[Group]  # held-out ordinary speech: synthesized voices and real clips
+    calibration_confusables: list[Group]  # held-out voices
+    seconds: dict[str, float]  # wall time spent on each source in this run (0 when cached)
 
 
 def positive_utterances(phrase: str, accents: dict[str, str], variants: tuple[str, ...],
                         count: int, seed: int) -> list[voices.Utterance]:
-    """The phrase by `count` voices: half as text (each accent's own reading), half as
-    phonemes (a variant of some accent's phonemes), in varied punctuation."""
+    """The phrase by `count` espeak-ng voices: half as text (each accent's own reading), half
+    as phonemes (a variant of some accent's phonemes), in varied punctuation."""
     rng = random.Random(seed)
     strings = sorted({v for p in accents.values() for v in phonemes.positive_variants(p)})
-    texts = [phrase, phrase.capitalize() + ".", phrase + "!", phrase.replace(" ", ", ", 1) + "?"]
     out = []
     for template in voices.espeak_voices(variants, count, seed):
-        said = rng.choice(texts) if rng.random() < 0.5 else f"[[{rng.choice(strings)}]]"
+        said = rng.choice(phrase_texts(phrase)) if rng.random() < 0.5 \
+            else f"[[{rng.choice(strings)}]]"
         out.append(dataclasses.replace(template, text=said))
     return out
+
+
+def phrase_texts(phrase: str) -> list[str]:
+    """The phrase in varied punctuation (engines read a question, a call, a pause differently)."""
+    return [phrase, phrase.capitalize() + ".", phrase + "!", phrase.replace(" ", ", ", 1) + "?"]
+
+
+def said_by(templates: list[voices.Utterance], texts: list[str], seed: int
+            ) -> list[voices.Utterance]:
+    """Each template saying one of `texts` (in turn, from a shuffled start)."""
+    offset = random.Random(seed).randrange(len(texts))
+    return [dataclasses.replace(t, text=texts[(i + offset) % len(texts)])
+            for i, t in enumerate(templates)]
 
 
 def confusable_utterances(strings: list[str], speakers: int, variants: tuple[str, ...],
@@ -327,36 +434,106 @@ def confusable_utterances(strings: list[str], speakers: int, variants: tuple[str
             for t, s in zip(templates, [s for s in strings for _ in range(max(1, speakers))])]
 
 
-def build(phrase: str, scale: Scale, seed: int = 0) -> TrainingData:
+def text_near_misses(phrase: str) -> list[str]:
+    """Near-miss texts for engines that read only text: the phrase's words alone and texts of
+    near words from the training sentences' vocabulary, none of them a text `evaluate` says."""
+    words = text.vocabulary(evaluation=False)
+    evaluated = set(phonemes.text_confusables(phrase, text.vocabulary()))
+    parts = [w for w in phrase.lower().split() if len(phrase.split()) > 1]
+    near = phonemes.text_confusables(phrase, words, per_word=24)
+    return sorted(set(parts) | {t for t in near if t not in evaluated})
+
+
+def _engine_groups(phrase: str, accents: dict[str, str], strings: list[str], engine: str,
+                   scale: Scale, speech: Background, seed: int
+                   ) -> tuple[Group, Group]:
+    """(positives, confusables) of one training engine."""
+    if engine == "espeak-ng":
+        return (clip_group("positives", positive_utterances(
+                    phrase, accents, TRAINING_VARIANTS, scale.positives, seed), True, speech, seed),
+                clip_group("confusables", confusable_utterances(
+                    strings, scale.confusable_speakers, TRAINING_VARIANTS, seed + 1), False,
+                    speech, seed + 1))
+    count = {"kokoro": scale.kokoro_positives, "festival": scale.festival_positives}.get(
+        engine, scale.festival_positives)
+    texts = text_near_misses(phrase)
+    near = list(texts)
+    if engine in voices.PHONEME_ENGINES:  # it can also say the phoneme-level near-misses
+        near += [f"[[{s}]]" for s in random.Random(seed).sample(strings, len(strings))]
+    near_count = min(len(near), max(count // 2, len(texts)))
+    return (clip_group(f"{engine} positives", said_by(
+                voices.training_voices(engine, count, seed), phrase_texts(phrase), seed),
+                True, speech, seed, PLACEMENTS),
+            clip_group(f"{engine} confusables", said_by(
+                voices.training_voices(engine, near_count, seed + 1), near[:near_count], seed + 1),
+                False, speech, seed + 1, 2))
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], source: str) -> Iterator[None]:
+    """Adds the wall time of the block to `timings[source]` (seconds)."""
+    started = time.monotonic()
+    yield
+    timings[source] = timings.get(source, 0.0) + time.monotonic() - started
+
+
+def build(phrase: str, scale: Scale, seed: int = 0, sources: Sources = Sources()
+          ) -> TrainingData:
     """All embedding groups for `phrase` (from the cache when made before)."""
+    check_sources(sources)
+    timings: dict[str, float] = {}
     accents = phonemes.phrase_phonemes(phrase)
-    primary = accents["en-us"]
-    kinds = phonemes.confusables(primary, list(accents.values()), seed=seed)
+    kinds = phonemes.confusables(accents["en-us"], list(accents.values()), seed=seed)
     strings = sorted({s for v in kinds.values() for s in v})
     sentences = text.split(evaluation=False)
     rng = random.Random(seed)
     rng.shuffle(sentences)
     calibration_sentences, training_sentences = sentences[:len(sentences) // 4], \
         sentences[len(sentences) // 4:]
-    speech_utterances, speech = speech_streams(training_sentences, TRAINING_VARIANTS,
-                                               scale.speech_minutes, seed)
-    speech_key = [u.key for u in speech_utterances]
-    positives = clip_group("positives", positive_utterances(
-        phrase, accents, TRAINING_VARIANTS, scale.positives, seed), True, speech, seed)
-    confusables = clip_group("confusables", confusable_utterances(
-        strings, scale.confusable_speakers, TRAINING_VARIANTS, seed + 1), False, speech, seed + 1)
-    speech_group = stream_group("ordinary speech", speech, seed, speech_key, speech)
-    noise = stream_group("non-speech", noise_streams(scale.noise_minutes, seed), seed,
-                         ["noise", scale.noise_minutes], speech)
-    calibration_positives = clip_group("held-out positives", positive_utterances(
-        phrase, accents, CALIBRATION_VARIANTS, scale.calibration_positives, seed + 2), True,
-        speech, seed + 2)
-    held_out_utterances, held_out = speech_streams(calibration_sentences, CALIBRATION_VARIANTS,
-                                                   scale.calibration_minutes, seed + 3)
-    calibration = stream_group("held-out speech", held_out, seed + 3,
-                               [u.key for u in held_out_utterances], speech)
-    calibration_confusables = clip_group("held-out confusables", confusable_utterances(
-        strings, max(1, scale.confusable_speakers // 4), CALIBRATION_VARIANTS, seed + 4), False,
-        speech, seed + 4)
-    return TrainingData(positives, confusables, speech_group, noise, calibration_positives,
-                        calibration, calibration_confusables)
+    with _timed(timings, "espeak-ng"):
+        speech_utterances, speech = speech_streams(training_sentences, TRAINING_VARIANTS,
+                                                   scale.speech_minutes, seed)
+    with _timed(timings, "real speech"):
+        real = real_collections(sources, "train")
+        backgrounds = Background(
+            repr([[u.key for u in speech_utterances], sorted(real)]),
+            speech + [s for c in real.values() for s in real_streams(
+                c.subset(np.arange(len(c.names)) < BACKGROUND_CLIPS), seed)])
+    positives, confusables = [], []
+    for engine in sources.engines:
+        with _timed(timings, engine):
+            engine_positives, engine_confusables = _engine_groups(
+                phrase, accents, strings, engine, scale, backgrounds, seed)
+        positives.append(engine_positives)
+        confusables.append(engine_confusables)
+    with _timed(timings, "espeak-ng"):
+        negatives = [stream_group("ordinary speech", speech, seed,
+                                  [u.key for u in speech_utterances], backgrounds)]
+    with _timed(timings, "non-speech"):
+        negatives.append(stream_group("non-speech", lambda: noise_streams(scale.noise_minutes,
+                                                                          seed),
+                                      seed, ["noise", scale.noise_minutes], backgrounds))
+    with _timed(timings, "real speech"):
+        negatives += [real_group(f"{name} speech", c, seed, True, backgrounds)
+                      for name, c in real.items()]
+    with _timed(timings, "calibration"):
+        calibration_positives = [clip_group("held-out positives", positive_utterances(
+            phrase, accents, CALIBRATION_VARIANTS, scale.calibration_positives, seed + 2), True,
+            backgrounds, seed + 2)]
+        if "kokoro" in sources.engines:
+            templates = voices.kokoro_voices(scale.calibration_positives // 4, seed + 2,
+                                             voices.KOKORO_CALIBRATION_VOICES)
+            calibration_positives.append(clip_group(
+                "held-out kokoro positives", said_by(templates, phrase_texts(phrase), seed + 2),
+                True, backgrounds, seed + 2, 2))
+        held_out_utterances, held_out = speech_streams(
+            calibration_sentences, CALIBRATION_VARIANTS, scale.calibration_minutes, seed + 3)
+        calibration = [stream_group("held-out speech", held_out, seed + 3,
+                                    [u.key for u in held_out_utterances], backgrounds)]
+        calibration += [real_group(f"held-out {name} speech", c, seed + 3, False, backgrounds)
+                        for name, c in real_collections(sources, "calibration").items()]
+        calibration_confusables = [clip_group("held-out confusables", confusable_utterances(
+            strings, max(1, scale.confusable_speakers // 4), CALIBRATION_VARIANTS, seed + 4),
+            False, backgrounds, seed + 4)]
+    return TrainingData(positives, confusables, negatives, calibration_positives, calibration,
+                        calibration_confusables, timings)

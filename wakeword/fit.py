@@ -47,11 +47,19 @@ class Pool:
     def __init__(self, groups: list[data_lib.Group], label: int):
         self.embeddings = np.concatenate([g.embeddings for g in groups]).astype(np.float32)
         offsets = np.cumsum([0] + [len(g.embeddings) for g in groups[:-1]])
-        self.ends = np.concatenate([g.ends[g.labels == label] + o
-                                    for g, o in zip(groups, offsets)]).astype(np.int64)
+        per_group = [g.ends[g.labels == label] + o for g, o in zip(groups, offsets)]
+        self.ends = np.concatenate(per_group).astype(np.int64)
+        self.group_bounds = np.cumsum([0] + [e.size for e in per_group])
 
     def __len__(self) -> int:
         return self.ends.size
+
+    def balanced(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """`count` window indices, each from a group chosen uniformly (among non-empty ones):
+        every source (engine) weighs the same however many windows it has."""
+        bounds = [(a, b) for a, b in zip(self.group_bounds[:-1], self.group_bounds[1:]) if b > a]
+        chosen = rng.integers(len(bounds), size=count)
+        return np.array([rng.integers(*bounds[g]) for g in chosen], np.int64)
 
     def gather(self, indices: np.ndarray) -> np.ndarray:
         return model_lib.windows(self.embeddings, self.ends[indices])
@@ -67,9 +75,9 @@ def scores(head: keras.Model, pool: Pool, batch: int = 8192) -> np.ndarray:
 def train_head(training: data_lib.TrainingData, settings: FitSettings) -> keras.Model:
     """A head trained on `training`'s positive, confusable and other negative windows."""
     head = model_lib.build_head(settings.seed, settings.dropout, settings.input_noise)
-    positives = Pool([training.positives], data_lib.POSITIVE)
-    confusables = Pool([training.confusables], data_lib.NEGATIVE)
-    negatives = Pool([training.positives, training.speech, training.noise], data_lib.NEGATIVE)
+    positives = Pool(training.positives, data_lib.POSITIVE)
+    confusables = Pool(training.confusables, data_lib.NEGATIVE)
+    negatives = Pool(training.positives + training.negatives, data_lib.NEGATIVE)
     if not len(positives) or not len(negatives):
         raise ValueError("no positive or no negative windows to train on")
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
@@ -101,10 +109,10 @@ def train_head(training: data_lib.TrainingData, settings: FitSettings) -> keras.
         half = NEGATIVES // 2 if mined else 0
         negative_indices = np.concatenate([rng.integers(len(negatives), size=NEGATIVES - half),
                                            rng.choice(hard, size=half)])
-        batch = [positives.gather(rng.integers(len(positives), size=POSITIVES))]
+        batch = [positives.gather(positives.balanced(rng, POSITIVES))]
         if len(confusables):
-            source = hard_confusables if mined else np.arange(len(confusables))
-            batch.append(confusables.gather(rng.choice(source, size=CONFUSABLES)))
+            batch.append(confusables.gather(rng.choice(hard_confusables, size=CONFUSABLES)
+                                            if mined else confusables.balanced(rng, CONFUSABLES)))
         else:
             batch.append(negatives.gather(rng.integers(len(negatives), size=CONFUSABLES)))
         batch.append(negatives.gather(negative_indices))

@@ -445,6 +445,23 @@ def load(source: str, split: str = "all") -> Collection:
     return _split(collection, split)
 
 
+def folder_files(path: str) -> list[str]:
+    """The audio files under `path` (recursive), checked before any decoding.
+
+    Raises:
+      NotFound: `path` is not a folder.
+      RealSpeechError: no audio file under `path`.
+    """
+    if not os.path.isdir(path):
+        raise NotFound(f"{path}: no such folder of recordings")
+    paths = [os.path.join(parent, name) for parent, _, names in os.walk(path)
+             for name in names if name.lower().endswith(audio.SUPPORTED_EXTENSIONS)]
+    if not paths:
+        raise RealSpeechError(f"{path}: no audio files ({', '.join(audio.SUPPORTED_EXTENSIONS)}) "
+                              "in it or its subfolders")
+    return paths
+
+
 def folder(path: str, split: str = "all") -> Collection:
     """Every audio file under `path` (recursive; WAV, FLAC, OGG, MP3), a clip each, at 16 kHz.
 
@@ -453,18 +470,10 @@ def folder(path: str, split: str = "all") -> Collection:
 
     Raises:
       InvalidInput: an unknown split.
-      NotFound: `path` is not a folder.
-      RealSpeechError: no audio file under `path`.
+      NotFound, RealSpeechError: as `folder_files`.
       earshot.audio.AudioError: a file that does not decode (named).
     """
     _check_split(split)
-    if not os.path.isdir(path):
-        raise NotFound(f"{path}: no such folder of recordings")
-    paths = [os.path.join(parent, name) for parent, _, names in os.walk(path)
-             for name in names if name.lower().endswith(audio.SUPPORTED_EXTENSIONS)]
-    if not paths:
-        raise RealSpeechError(f"{path}: no audio files ({', '.join(audio.SUPPORTED_EXTENSIONS)}) "
-                              "in it or its subfolders")
-    clips = [clip for clip in _file_clips(path, paths)
+    clips = [clip for clip in _file_clips(path, folder_files(path))
              if split == "all" or is_calibration(clip.name) == (split == "calibration")]
     return _decode(clips, f"decoding {path}", path)

@@ -71,6 +71,7 @@ def split(evaluation: bool) -> list[str]:
     return [s for s in sentences() if is_eval(s) == evaluation]
 
 
-def vocabulary() -> list[str]:
-    """Distinct lower-case words of all sentences, sorted."""
-    return sorted({w for s in sentences() for w in _WORD.findall(s.lower()) if len(w) > 1})
+def vocabulary(evaluation: bool | None = None) -> list[str]:
+    """Distinct lower-case words of all sentences (or of one split's), sorted."""
+    chosen = sentences() if evaluation is None else split(evaluation)
+    return sorted({w for s in chosen for w in _WORD.findall(s.lower()) if len(w) > 1})
