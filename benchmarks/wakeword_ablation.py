@@ -1,15 +1,16 @@
 r"""What each training source of `wakeword.train` buys, and what it costs: a leave-one-out table.
 
-For the full set of sources and for each source left out (each engine of
-`voices.TRAINING_ENGINES_DEFAULT`, and the real speech of `real_speech.TRAINING_SOURCES`), trains the
-phrase (`python -m wakeword.train`, one run after another so later runs reuse the cached
-groups of the others) and evaluates it on the held-out set (`python -m wakeword.evaluate`,
-voices never trained on). Prints one Markdown row per run: recall per condition and false
-accepts per hour of ordinary speech at the manifest threshold, near-misses fired, recall at
-0.5 FA/h of ordinary speech, and the wall time the source took to build in the first (full)
-run. Run it from an empty cache (`EARSHOT_CACHE=...`) for the costs to mean anything.
+For the engines of Debian main, for all sources (the opt-in engines too) and for all but one
+(each engine of Debian main, and the real speech of `real_speech.TRAINING_SOURCES`), trains the phrase
+(`python -m wakeword.train`, one run after another so later runs reuse the cached groups of
+the others) and evaluates it on the held-out set (`python -m wakeword.evaluate`, voices never
+trained on). Prints one Markdown row per run: recall per condition and false accepts per
+hour of ordinary speech at the manifest threshold, near-misses fired, recall at 0.5 FA/h of
+ordinary speech, and the wall time the source left out took to build (in the first run that
+built it). Run it from an empty cache (`EARSHOT_CACHE=...`) for the costs to mean anything.
 
-    python -m benchmarks.wakeword_ablation [--phrase="hey jarvis"] [--work_dir=DIR]
+    python -m benchmarks.wakeword_ablation [--phrase="hey jarvis"] [--work_dir=DIR] \
+        [--data_dir=EVALUATION_SET] [--train_flags=--steps=1500]
 """
 
 from __future__ import annotations
@@ -32,31 +33,44 @@ REAL = "real speech"
 def define_flags() -> None:
     flags.DEFINE_string("phrase", "hey jarvis", "The wake phrase.")
     flags.DEFINE_string("work_dir", None, "Where the model folders go (default: a temp folder).")
+    flags.DEFINE_string("data_dir", None, "wakeword.evaluate's --data_dir (default: its own).")
+    flags.DEFINE_list("opt_in", list(voices.OPT_IN_ENGINES),
+                      "Opt-in engines of the full run (installed with `make voices-opt-in`).")
+    flags.DEFINE_list("train_flags", [], "More wakeword.train flags for every run.")
 
 
-def runs() -> dict[str, list[str]]:
-    """Run name -> `wakeword.train` flags choosing its sources."""
-    engines = voices.TRAINING_ENGINES_DEFAULT
-    out = {"all sources": []}
-    for engine in engines:
-        out[f"without {engine}"] = [f"--engines={','.join(e for e in engines if e != engine)}"]
-    out[f"without {REAL}"] = ["--real_speech="]
+def runs(opt_in: list[str]) -> dict[str, list[str]]:
+    """Run name -> `wakeword.train` flags choosing its sources: the engines of Debian main
+    (what a plain `wakeword.train` speaks with where no opt-in engine is installed; first, so
+    that from an empty cache its time is that run's), all sources (the opt-in engines too),
+    and all but one source of Debian main."""
+    default = voices.TRAINING_ENGINES_DEFAULT
+    every = [*default, *opt_in]
+    out = {"Debian main engines": [f"--engines={','.join(default)}"],
+           "all sources": [f"--engines={','.join(every)}"]}
+    for engine in default:
+        out[f"without {engine}"] = [f"--engines={','.join(e for e in every if e != engine)}"]
+    out[f"without {REAL}"] = [f"--engines={','.join(every)}", "--real_speech="]
     return out
 
 
 def _run(*args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True,
+    """Runs a tool, its progress shown; its own `error:` line says why when it fails."""
+    result = subprocess.run([sys.executable, "-m", *args], stdout=subprocess.DEVNULL,
                             check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(f"python -m {' '.join(args)} exited with {result.returncode}")
 
 
 def row(name: str, folder: str, costs: dict[str, float]) -> list[str]:
     with open(os.path.join(folder, "evaluation.json"), encoding="utf-8") as saved:
         m = json.load(saved)["models"]["earshot"]
+    print(f"{name}: {json.dumps(m['own'])}", file=sys.stderr)
     own, target = m["own"], m[evaluation.AT_TARGET]
     left_out = name.removeprefix("without ")
     cost = f"{costs.get(left_out, 0.0):.0f} s" if left_out != name else "-"
+    if name == "all sources":
+        cost = " + ".join(f"{costs.get(e, 0.0):.0f} s" for e in FLAGS.opt_in) + " (opt-in)"
     return ([name, f"{own['threshold']:.3f}"] + [f"{v:.3f}" for v in own["recall"].values()]
             + [f"{own['fa_per_hour']:.2f}", f"{own['near_misses_fired']}/{m['near_misses']}"]
             + [f"{v:.3f}" for v in target["recall"].values()] + [cost])
@@ -67,14 +81,15 @@ def main(argv: list[str]) -> None:
     work = FLAGS.work_dir or tempfile.mkdtemp(prefix="wakeword_ablation_")
     costs: dict[str, float] = {}
     rows = []
-    for name, train_flags in runs().items():
+    for name, train_flags in runs(FLAGS.opt_in).items():
         folder = os.path.join(work, name.replace(" ", "_"))
         _run("wakeword.train", f"--phrase={FLAGS.phrase}", f"--output_dir={folder}",
-             "--overwrite", *train_flags)
-        _run("wakeword.evaluate", f"--model={folder}")
+             "--overwrite", *FLAGS.train_flags, *train_flags)
+        _run("wakeword.evaluate", f"--model={folder}",
+             *([f"--data_dir={FLAGS.data_dir}"] if FLAGS.data_dir else []))
         with open(os.path.join(folder, "metrics.json"), encoding="utf-8") as saved:
             seconds = json.load(saved)["seconds"]
-        costs = costs or seconds["sources"]
+        costs.update({k: v for k, v in seconds["sources"].items() if k not in costs})
         rows.append(row(name, folder, costs))
         print(f"{name}: done ({seconds['total']:.0f} s)", file=sys.stderr)
     conditions = ("clean", "speech", "noise", "reverberant")

@@ -67,7 +67,7 @@ def test_training_writes_every_output(tiny_model):
         metrics = json.load(metrics_file)
     assert metrics["calibration"]["fa_per_hour"] <= 0.5
     assert metrics["training_windows"]["positive"] > 0
-    assert metrics["sources"]["engines"] == list(voices.TRAINING_ENGINES_DEFAULT)
+    assert metrics["sources"]["engines"] == list(voices.default_training_engines())
     assert metrics["sources"]["real_speech"] == [] and metrics["sources"]["negatives_dir"]
     assert set(metrics["seconds"]["sources"]) >= set(voices.TRAINING_ENGINES_DEFAULT)
     assert len(metrics["det"]["frr"]) == len(metrics["det"]["fa_per_hour"])

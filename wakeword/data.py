@@ -56,6 +56,7 @@ PARTIAL_MARGIN = int(0.3 * 16000)  # a window ending this long before the phrase
 STREAM_SENTENCES = 12  # sentences per ordinary-speech stream (about a minute)
 REAL_STREAM_S = 60.0  # real clips are joined into streams of about this long
 REAL_PAUSE_S = (0.2, 1.2)  # between two joined clips
+ENGINE_CLIP_S = 7.0  # two sentences, as `engine_speech` has an engine say them
 BACKGROUND_CLIPS = 400  # real clips per source that also serve as background speech
 NOISE_STREAM_S = 30.0
 EMBED_BATCH = 64
@@ -69,11 +70,12 @@ class Scale:
     """How much audio: the defaults are the real run; tests use a few of each."""
 
     positives: int = 3000  # espeak-ng utterances
-    kokoro_positives: int = 240  # Kokoro utterances, each placed `PLACEMENTS` times
+    kokoro_positives: int = 400  # Kokoro utterances, each placed `PLACEMENTS` times
     festival_positives: int = 120  # festival utterances, each placed `PLACEMENTS` times
     confusable_speakers: int = 12  # voices per confusable string
     speech_minutes: float = 45.0  # espeak-ng ordinary speech
     noise_minutes: float = 12.0
+    engine_speech_minutes: float = 10.0  # ordinary speech by each other engine
     calibration_minutes: float = 30.0  # espeak-ng held-out speech (real speech comes on top)
     calibration_positives: int = 300
 
@@ -353,13 +355,13 @@ def noise_streams(minutes: float, seed: int) -> list[np.ndarray]:
     return streams
 
 
-def real_streams(collection: real_speech.Collection, seed: int) -> list[np.ndarray]:
-    """`collection`'s clips joined in order into streams of about `REAL_STREAM_S`, with short
-    pauses: conversation, and windows long enough to hold 16 embeddings."""
+def joined(clips, seed: int) -> list[np.ndarray]:
+    """Clips (an iterable of float32 `[samples]`) joined in order into streams of about
+    `REAL_STREAM_S`, with short pauses: conversation, and windows long enough to hold 16
+    embeddings."""
     rng = np.random.default_rng(seed)
     streams, pieces, length = [], [], 0
-    for index in range(len(collection.names)):
-        clip = collection.clip(index)
+    for clip in clips:
         pause = np.zeros(int(rng.uniform(*REAL_PAUSE_S) * 16000), np.float32)
         pieces += [clip, pause]
         length += clip.size + pause.size
@@ -369,6 +371,24 @@ def real_streams(collection: real_speech.Collection, seed: int) -> list[np.ndarr
     if pieces:
         streams.append(np.concatenate(pieces))
     return streams
+
+
+def real_streams(collection: real_speech.Collection, seed: int) -> list[np.ndarray]:
+    """`collection`'s clips joined into streams (`joined`)."""
+    return joined((collection.clip(i) for i in range(len(collection.names))), seed)
+
+
+def engine_speech(engine: str, sentences: list[str], minutes: float, seed: int
+                  ) -> tuple[list[voices.Utterance], list[np.ndarray]]:
+    """About `minutes` of ordinary sentences by one engine's training voices, two sentences
+    per voice (neural engines read a bounded number of phonemes at once), joined into streams:
+    without them an engine's voice would be heard only saying the phrase or its near-misses."""
+    rng = random.Random(seed)
+    templates = voices.training_voices(engine, max(1, int(round(minutes * 60 / ENGINE_CLIP_S))),
+                                       seed)
+    utterances = [dataclasses.replace(t, text=" ".join(rng.sample(sentences, 2)))
+                  for t in templates]
+    return utterances, joined(voices.say_all(utterances, f"{engine} ordinary speech"), seed)
 
 
 def real_group(name: str, collection: real_speech.Collection, seed: int, augmented: bool,
@@ -499,16 +519,21 @@ def build(phrase: str, scale: Scale, seed: int = 0, sources: Sources = Sources()
             repr([[u.key for u in speech_utterances], sorted(real)]),
             speech + [s for c in real.values() for s in real_streams(
                 c.subset(np.arange(len(c.names)) < BACKGROUND_CLIPS), seed)])
-    positives, confusables = [], []
+    positives, confusables, negatives = [], [], []
     for engine in sources.engines:
         with _timed(timings, engine):
             engine_positives, engine_confusables = _engine_groups(
                 phrase, accents, strings, engine, scale, backgrounds, seed)
+            if engine != "espeak-ng":
+                utterances, streams = engine_speech(engine, training_sentences,
+                                                    scale.engine_speech_minutes, seed)
+                negatives.append(stream_group(f"{engine} ordinary speech", streams, seed,
+                                              [u.key for u in utterances], backgrounds))
         positives.append(engine_positives)
         confusables.append(engine_confusables)
     with _timed(timings, "espeak-ng"):
-        negatives = [stream_group("ordinary speech", speech, seed,
-                                  [u.key for u in speech_utterances], backgrounds)]
+        negatives.append(stream_group("ordinary speech", speech, seed,
+                                      [u.key for u in speech_utterances], backgrounds))
     with _timed(timings, "non-speech"):
         negatives.append(stream_group("non-speech", lambda: noise_streams(scale.noise_minutes,
                                                                           seed),

@@ -34,7 +34,7 @@ LEARNING_RATE = 1e-3
 
 @dataclasses.dataclass(frozen=True)
 class FitSettings:
-    steps: int = 1000
+    steps: int = 1500
     max_negative_weight: float = 2.0
     dropout: float = 0.5
     input_noise: float = 0.5

@@ -40,8 +40,10 @@ def define_flags() -> None:
                        "calibrated to on held-out negative audio.")
     flags.DEFINE_bool("overwrite", False, "Replace --output_dir if it exists.")
     flags.DEFINE_integer("steps", fit.FitSettings().steps, "Training steps of the head.")
-    flags.DEFINE_list("engines", list(voices.TRAINING_ENGINES_DEFAULT), "Speech engines that say the "
-                      f"phrase (of {', '.join(voices.TRAINING_ENGINES_DEFAULT + voices.OPT_IN_ENGINES)}).")
+    flags.DEFINE_list("engines", None, "Speech engines that say the phrase, of "
+                      f"{', '.join(voices.TRAINING_ENGINES_DEFAULT + voices.OPT_IN_ENGINES)} "
+                      f"(default: {', '.join(voices.TRAINING_ENGINES_DEFAULT)} and the opt-in "
+                      "ones installed).")
     flags.DEFINE_list("real_speech", list(real_speech.TRAINING_SOURCES), "Real-speech packages "
                       "heard as negatives (empty: none).")
     flags.DEFINE_string("negatives", None, "A folder of your own negative recordings (any audio "
@@ -55,6 +57,8 @@ def define_flags() -> None:
                          "Voices per confusable phrase.")
     flags.DEFINE_float("speech_minutes", defaults.speech_minutes, "Ordinary speech, minutes.")
     flags.DEFINE_float("noise_minutes", defaults.noise_minutes, "Non-speech, minutes.")
+    flags.DEFINE_float("engine_speech_minutes", defaults.engine_speech_minutes,
+                       "Ordinary speech by each engine other than espeak-ng, minutes.")
     flags.DEFINE_float("calibration_minutes", defaults.calibration_minutes,
                        "Held-out negative speech for the threshold, minutes.")
     flags.DEFINE_integer("calibration_positives", defaults.calibration_positives,
@@ -120,8 +124,10 @@ def main(argv: list[str]) -> None:
     del argv
     scale = data_lib.Scale(FLAGS.positives, FLAGS.kokoro_positives, FLAGS.festival_positives,
                            FLAGS.confusable_speakers, FLAGS.speech_minutes, FLAGS.noise_minutes,
-                           FLAGS.calibration_minutes, FLAGS.calibration_positives)
-    sources = data_lib.Sources(tuple(FLAGS.engines), tuple(FLAGS.real_speech), FLAGS.negatives)
+                           FLAGS.engine_speech_minutes, FLAGS.calibration_minutes,
+                           FLAGS.calibration_positives)
+    engines = voices.default_training_engines() if FLAGS.engines is None else tuple(FLAGS.engines)
+    sources = data_lib.Sources(engines, tuple(FLAGS.real_speech), FLAGS.negatives)
     metrics = train(FLAGS.phrase, FLAGS.output_dir, FLAGS.target_fa_per_hour, scale,
                     fit.FitSettings(steps=FLAGS.steps, seed=FLAGS.seed), FLAGS.overwrite,
                     sources)

@@ -458,11 +458,33 @@ def festival_voices(count: int, seed: int, names: tuple[str, ...] = FESTIVAL_TRA
                       rate=round(rng.uniform(*OPT_IN_RATE_RANGE), 3)) for _ in range(count)]
 
 
+OPT_IN_VOICES = {"mbrola": MBROLA_VOICES, "rhvoice": RHVOICE_TRAINING_VOICES,
+                 "pico": PICO_VOICES}
+
+
+def installed_opt_in_engines() -> tuple[str, ...]:
+    """The OPT_IN_ENGINES installed with every one of their training voices."""
+    installed = []
+    for engine in OPT_IN_ENGINES:
+        try:
+            for voice in OPT_IN_VOICES[engine]:
+                check_voice(engine, voice)
+        except tts.TTSError:
+            continue
+        installed.append(engine)
+    return tuple(installed)
+
+
+def default_training_engines() -> tuple[str, ...]:
+    """What `wakeword.train` speaks with unless told: TRAINING_ENGINES_DEFAULT, and the opt-in
+    engines that were installed (installing them, `make voices-opt-in`, is the opt-in)."""
+    return TRAINING_ENGINES_DEFAULT + installed_opt_in_engines()
+
+
 def opt_in_voices(engine: str, count: int, seed: int) -> list[Utterance]:
     """`count` templates of an OPT_IN_ENGINES engine: its voices at varied rate and pitch."""
     rng = random.Random(seed)
-    names = {"mbrola": MBROLA_VOICES, "rhvoice": RHVOICE_TRAINING_VOICES,
-             "pico": PICO_VOICES}[engine]
+    names = OPT_IN_VOICES[engine]
     templates = []
     for _ in range(count):
         pitch = (rng.randint(*tts.PITCH_RANGE) if engine == "mbrola"
