@@ -7,9 +7,9 @@ The evaluation set (`wakeword.evalset`: voices no training run hears, flite's an
 kal_diphone, and the real speech of warzone2100 and hedgewars) is built once into
 `--data_dir` (default: the cache). The model folder's scores are computed offline
 (`export.file_scores`, which equals the streaming model's, see tests); openWakeWord's and
-microWakeWord's are their streams' (`wakeword.openwakeword`, `wakeword.microwakeword`), each
-at its own default operating point and at the threshold giving 0.5 false accepts per hour
-of ordinary speech (`wakeword.evaluation`); theirs are cached per file. Prints a Markdown table and
+microWakeWord's are their streams' (`wakeword.openwakeword`, `wakeword.microwakeword`),
+cached per file. Every model is read at its own operating point and at the threshold giving
+0.5 false accepts per hour of ordinary speech (`wakeword.evaluation`). Prints a Markdown table and
 writes the metrics (and `--det_plot`, every model's DET curve) atomically.
 """
 
