@@ -10,7 +10,10 @@ INSTALLED := $(VENV)/.installed
 # kal_diphone are the held-out evaluation voices; the recorder's browser test needs Chromium;
 # the micro_speech tests compile the C arrays they write with gcc.
 DEMO_DEBIAN_PACKAGES := espeak-ng
-WAKEWORD_DEBIAN_PACKAGES := festival festvox-kdlpc16k festvox-kallpc16k flite npm
+# npm comes with most Node.js installs (NodeSource's nodejs conflicts with Debian's npm): Debian's
+# only where there is none.
+NPM_DEBIAN_PACKAGE := $(if $(shell command -v npm),,npm)
+WAKEWORD_DEBIAN_PACKAGES := festival festvox-kdlpc16k festvox-kallpc16k flite $(NPM_DEBIAN_PACKAGE)
 TEST_DEBIAN_PACKAGES := $(DEMO_DEBIAN_PACKAGES) $(WAKEWORD_DEBIAN_PACKAGES) chromium chromium-driver gcc
 # Opt-in voices of wakeword.train (Debian contrib and non-free): `make voices-opt-in`.
 OPT_IN_DEBIAN_PACKAGES := mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 mbrola-af1 mbrola-de1 \
