@@ -198,6 +198,7 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
     "benchmarks.streaming": (),
     "benchmarks.vggish": (),
     "benchmarks.wakeword": (),
+    "benchmarks.wakeword_ablation": (),
     "wakeword.train": (
         Input("negatives", (MISSING, EMPTY_FOLDER), lambda bad, f, out: [
             "--phrase=hey test", f"--output_dir={out}/model", f"--negatives={bad}"]),
