@@ -464,10 +464,11 @@ def text_near_misses(phrase: str) -> list[str]:
     return sorted(set(parts) | {t for t in near if t not in evaluated})
 
 
-def _engine_groups(phrase: str, accents: dict[str, str], strings: list[str], engine: str,
-                   scale: Scale, speech: Background, seed: int
+def _engine_groups(phrase: str, accents: dict[str, str], strings: list[str], texts: list[str],
+                   engine: str, scale: Scale, speech: Background, seed: int
                    ) -> tuple[Group, Group]:
-    """(positives, confusables) of one training engine."""
+    """(positives, confusables) of one training engine; `strings` are the phoneme near-misses,
+    `texts` the text ones (`text_near_misses`)."""
     if engine == "espeak-ng":
         return (clip_group("positives", positive_utterances(
                     phrase, accents, TRAINING_VARIANTS, scale.positives, seed), True, speech, seed),
@@ -476,7 +477,6 @@ def _engine_groups(phrase: str, accents: dict[str, str], strings: list[str], eng
                     speech, seed + 1))
     count = {"kokoro": scale.kokoro_positives, "festival": scale.festival_positives}.get(
         engine, scale.festival_positives)
-    texts = text_near_misses(phrase)
     near = list(texts)
     if engine in voices.PHONEME_ENGINES:  # it can also say the phoneme-level near-misses
         near += [f"[[{s}]]" for s in random.Random(seed).sample(strings, len(strings))]
@@ -519,11 +519,12 @@ def build(phrase: str, scale: Scale, seed: int = 0, sources: Sources = Sources()
             repr([[u.key for u in speech_utterances], sorted(real)]),
             speech + [s for c in real.values() for s in real_streams(
                 c.subset(np.arange(len(c.names)) < BACKGROUND_CLIPS), seed)])
+    texts = text_near_misses(phrase)
     positives, confusables, negatives = [], [], []
     for engine in sources.engines:
         with _timed(timings, engine):
             engine_positives, engine_confusables = _engine_groups(
-                phrase, accents, strings, engine, scale, backgrounds, seed)
+                phrase, accents, strings, texts, engine, scale, backgrounds, seed)
             if engine != "espeak-ng":
                 utterances, streams = engine_speech(engine, training_sentences,
                                                     scale.engine_speech_minutes, seed)
