@@ -38,11 +38,28 @@ def sliding_window_scores(classifier, waveform: np.ndarray, sample_rate: int,
 
 @dataclasses.dataclass(frozen=True)
 class DetectionSettings:
+    """How scores become detections, and how detections are matched to the ground truth.
+
+    The defaults are the reference's `test_streaming_accuracy` flags, and the defaults of every
+    tool here that detects (`listen`, `streaming_accuracy`, the demo): they read them from
+    `DEFAULTS`.
+
+    Attributes:
+      average_window_ms: scores are averaged over this long.
+      detection_threshold: the averaged score a command needs.
+      suppression_ms: no new command for this long after one.
+      minimum_count: scores a window needs before it is trusted.
+      time_tolerance_ms: the largest gap between a detection and the word it matches.
+    """
+
     average_window_ms: float = 500
     detection_threshold: float = 0.7
     suppression_ms: float = 1500
     minimum_count: int = 3
     time_tolerance_ms: float = 750
+
+
+DEFAULTS = DetectionSettings()
 
 
 def detect(labels: list[str], times: np.ndarray, scores: np.ndarray,

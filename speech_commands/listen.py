@@ -28,7 +28,7 @@ from absl import flags, logging
 
 from earshot import cli, streaming
 from earshot.errors import UserError
-from speech_commands import dataset, recognize_commands, spotter_runtime
+from speech_commands import dataset, detection, recognize_commands, spotter_runtime
 
 FLAGS = flags.FLAGS
 READ_HOPS = 4  # stdin is read 4 hops (320 ms) at a time
@@ -38,10 +38,15 @@ def define_flags() -> None:
     flags.DEFINE_string("model", None, "Folder written by speech_commands.export_kws, or the "
                         "training run folder it exported into.")
     flags.DEFINE_string("input", None, "Audio file, or '-' for raw 16-bit 16 kHz mono PCM on stdin.")
-    flags.DEFINE_float("average_window_ms", 500, "Scores are averaged over this long.")
-    flags.DEFINE_float("detection_threshold", 0.7, "Averaged score a command needs.")
-    flags.DEFINE_float("suppression_ms", 1500, "No new command for this long after one.")
-    flags.DEFINE_integer("minimum_count", 3, "Scores a window needs before it is trusted.")
+    defaults = detection.DEFAULTS
+    flags.DEFINE_float("average_window_ms", defaults.average_window_ms,
+                       "Scores are averaged over this long.")
+    flags.DEFINE_float("detection_threshold", defaults.detection_threshold,
+                       "Averaged score a command needs.")
+    flags.DEFINE_float("suppression_ms", defaults.suppression_ms,
+                       "No new command for this long after one.")
+    flags.DEFINE_integer("minimum_count", defaults.minimum_count,
+                         "Scores a window needs before it is trusted.")
     flags.DEFINE_integer("num_threads", 1, "TFLite interpreter threads.")
     flags.mark_flags_as_required(["model", "input"])
 

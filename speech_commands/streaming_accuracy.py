@@ -49,15 +49,17 @@ def define_flags() -> None:
     flags.DEFINE_string("output_name", "labels_softmax:0", "Output tensor.")
     flags.DEFINE_integer("clip_duration_ms", 1000, "Length of each audio clip fed into the model.")
     flags.DEFINE_float("clip_stride_ms", 30, "How often to run recognition.")
-    flags.DEFINE_float("average_window_ms", 500, "Length of the window to smooth results over.")
-    flags.DEFINE_float("time_tolerance_ms", 750, "Maximum gap allowed between a recognition "
-                       "and its ground truth.")
-    flags.DEFINE_float("suppression_ms", 1500, "How long to ignore recognitions after one has "
-                       "triggered.")
-    flags.DEFINE_float("detection_threshold", 0.7, "What score is required to trigger "
-                       "recognition.")
-    flags.DEFINE_integer("minimum_count", 3, "How many results must be averaged before one "
-                         "counts.")
+    defaults = detection.DEFAULTS
+    flags.DEFINE_float("average_window_ms", defaults.average_window_ms,
+                       "Length of the window to smooth results over.")
+    flags.DEFINE_float("time_tolerance_ms", defaults.time_tolerance_ms, "Maximum gap allowed "
+                       "between a recognition and its ground truth.")
+    flags.DEFINE_float("suppression_ms", defaults.suppression_ms, "How long to ignore "
+                       "recognitions after one has triggered.")
+    flags.DEFINE_float("detection_threshold", defaults.detection_threshold,
+                       "What score is required to trigger recognition.")
+    flags.DEFINE_integer("minimum_count", defaults.minimum_count, "How many results must be "
+                         "averaged before one counts.")
     flags.DEFINE_bool("verbose", False, "Log every detection with its verdict.")
     flags.DEFINE_string("roc_png", "", "If set, write the ROC curve over --roc_thresholds here.")
     flags.DEFINE_list("roc_thresholds", [str(t) for t in np.round(np.arange(0.1, 1.0, 0.05), 2)],
