@@ -19,7 +19,7 @@ import tensorflow as tf
 from absl import flags
 
 from earshot import cli
-from speech_commands import architectures, input_data, synthetic_dataset
+from speech_commands import architectures, batches, clip_graph, dataset, synthetic_dataset
 from speech_commands.settings import TrainConfig
 
 FLAGS = flags.FLAGS
@@ -37,7 +37,7 @@ def reference_batch_fn(settings, background):
         tf.TensorSpec([settings.desired_samples, 1], tf.float32),
         tf.TensorSpec([], tf.float32)])
     def one_clip(path, volume, padding, offset, noise, noise_volume):
-        fingerprint = input_data.process_clip(settings, path, volume, padding, offset, noise,
+        fingerprint = clip_graph.process_clip(settings, path, volume, padding, offset, noise,
                                               noise_volume)
         return tf.reshape(fingerprint, [-1])
 
@@ -78,8 +78,9 @@ def main(argv):
         synthetic_dataset.synthesize(data_dir, ["yes", "no", "up", "down"], ["cat", "dog"],
                                      speakers=20, background_seconds=10.0)
     words = ["yes", "no", "up", "down"]
-    settings = architectures.settings_for(TrainConfig(wanted_words=",".join(words)))
-    processor = input_data.AudioProcessor("", data_dir, 10, 10, words, 10, 10, settings)
+    settings = architectures.settings_for(TrainConfig(wanted_words=tuple(words)))
+    processor = batches.BatchSource.from_folder(
+        settings, data_dir, dataset.SplitSettings(10, 10, tuple(words), 10, 10))
     ours = seconds_per_batch(lambda: processor.batch(BATCH, 0, 0.8, 0.1, TIME_SHIFT,
                                                      "training"))
     reference = reference_batch_fn(settings, processor.background_data)

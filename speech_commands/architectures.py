@@ -77,7 +77,8 @@ def build_model(model_settings: ModelSettings, model_architecture: str,
     fingerprint = keras.Input((model_settings.fingerprint_size,), name="fingerprint_input")
     x = fingerprint
     if quantize:
-        x = FakeQuant(*features.get_features_range(model_settings), name="fingerprint_quant")(x)
+        x = FakeQuant(*features.features_range(model_settings.preprocess),
+                      name="fingerprint_quant")(x)
     logits = _ARCHITECTURES[model_architecture](x, model_settings, dropout_rate)
     return keras.Model(fingerprint, logits, name=model_architecture)
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from earshot import audio, fileio
 from earshot.errors import InvalidInput
-from speech_commands import features, input_data, models
+from speech_commands import clip_graph, features
 from speech_commands.settings import ModelSettings
 
 VALUES_PER_LINE = 10  # the reference's feature array layout
@@ -71,11 +71,13 @@ def _range(model_settings: ModelSettings) -> tuple[float, float]:
     return features_range
 
 
-def wav_to_features(sample_rate: int, clip_duration_ms: float, window_size_ms: float,
-                    window_stride_ms: float, feature_bin_count: int, quantize: bool,
-                    preprocess: str, input_wav: str, output_c_file: str) -> np.ndarray:
-    """The reference's `wav_to_features`: writes the features of `input_wav` (no
-    augmentation, the reference's processing graph) as a C source file, atomically.
+def write_features(settings: ModelSettings, quantize: bool, input_wav: str, output_c_file: str,
+                   header: list[str]) -> np.ndarray:
+    """Writes the features of `input_wav` (no augmentation, the reference's processing graph,
+    `clip_graph`) as a C source file (`features_source`), atomically.
+
+    Args:
+      header: lines of the file's opening comment (the command that made it).
 
     Returns:
       the float32 features `[spectrogram_length, fingerprint_width]` written.
@@ -87,25 +89,14 @@ def wav_to_features(sample_rate: int, clip_duration_ms: float, window_size_ms: f
       earshot.audio.AudioError: a missing, unreadable, empty, NaN or too short file.
       earshot.errors.InvalidInput: `quantize` for a front end without a known range.
     """
-    model_settings = models.prepare_model_settings(
-        0, sample_rate, clip_duration_ms, window_size_ms, window_stride_ms, feature_bin_count,
-        preprocess)
-    settings = features.model_settings_from(model_settings)
     if quantize:
         _range(settings)
-    samples = input_data.load_wav_file(input_wav).size
+    samples = clip_graph.load_wav(input_wav).size
     if samples < settings.window_size_samples:
         raise audio.AudioError(f"{input_wav}: {samples} samples is shorter than one analysis "
                                f"window ({settings.window_size_samples} samples)")
-    processor = input_data.AudioProcessor(None, None, 0, 0, "", 0, 0, model_settings, None)
-    values = processor.get_features_for_wav(input_wav, model_settings)[0][0]
-    header = ["speech_commands/wav_to_features.py", "--sample_rate=%d" % sample_rate,
-              "--clip_duration_ms=%d" % clip_duration_ms, "--window_size_ms=%d" % window_size_ms,
-              "--window_stride_ms=%d" % window_stride_ms,
-              "--feature_bin_count=%d" % feature_bin_count]
-    header += ["--quantize=1"] if quantize else []
-    header += [f'--preprocess="{preprocess}"', f'--input_wav="{input_wav}"',
-               f'--output_c_file="{output_c_file}"']
+    values = clip_graph.wav_features(clip_graph.processing_graph(settings), settings,
+                                     input_wav)[0]
     source = features_source(values, settings, quantize, variable_base(input_wav), header)
     with fileio.atomic_open(output_c_file, "w") as out:
         out.write(source)

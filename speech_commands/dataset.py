@@ -1,7 +1,7 @@
 """The Speech Commands dataset without TensorFlow: download, split index, noise, clips, mixing.
 
 Each job of the reference's `AudioProcessor` is one small piece here, composed by
-`input_data.AudioProcessor` (which adds featurizing):
+`batches.BatchSource` (which adds featurizing):
 
 * `maybe_download_and_extract_dataset`: the tarball, when one is named and the folder holds
   no wavs yet.
@@ -33,6 +33,7 @@ from absl import logging
 
 from earshot import audio, fileio, progress
 from earshot.errors import UserError, require_file
+from speech_commands.settings import TrainConfig
 from speech_commands.split import speaker_of, which_set
 
 SILENCE_LABEL = "_silence_"
@@ -137,6 +138,13 @@ class SplitSettings:
     validation_percentage: float
     testing_percentage: float
     examples_per_word: int = 0
+
+    @classmethod
+    def of(cls, config: TrainConfig) -> "SplitSettings":
+        """The split a training run cuts its folder into."""
+        return cls(config.silence_percentage, config.unknown_percentage, config.wanted_words,
+                   config.validation_percentage, config.testing_percentage,
+                   config.examples_per_word)
 
 
 @dataclasses.dataclass

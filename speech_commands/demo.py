@@ -28,14 +28,14 @@ import numpy as np
 from absl import flags
 
 from earshot import audio, cli, fileio
-from speech_commands import (detection, input_data, run_folder, settings,
+from speech_commands import (batches, dataset, detection, run_folder, settings,
                              spotter_runtime, streaming_spotter, streaming_test_audio,
                              synthetic_dataset, training)
 
 FLAGS = flags.FLAGS
-WORDS = settings.DEFAULT_WANTED_WORDS.split(",")
+WORDS = settings.DEFAULT_WANTED_WORDS
 TRAIN_FLAGS = dict(model_architecture="embedding_head", optimizer="adam",
-                   learning_rate="0.002,0.0005", how_many_training_steps="800,200",
+                   learning_rate=(0.002, 0.0005), how_many_training_steps=(800, 200),
                    batch_size=64, eval_step_interval=250, save_step_interval=250, data_url="")
 STREAM_SECONDS = 600  # the reference generator's default length
 
@@ -44,10 +44,9 @@ def streaming_accuracy(run: settings.RunSettings, model_dir: str, output_dir: st
     """Writes the streaming test wav and labels; returns (accuracy stats, wav path, seconds
     of inference, hops)."""
     config = run.training
-    processor = input_data.AudioProcessor(
-        "", config.data_dir, config.silence_percentage, config.unknown_percentage, WORDS,
-        config.validation_percentage, config.testing_percentage, run.model_settings)
-    waveform, truth = streaming_test_audio.generate(processor, WORDS, STREAM_SECONDS, 2000, 0.1,
+    source = batches.BatchSource.from_folder(run.model_settings, config.data_dir,
+                                             dataset.SplitSettings.of(config))
+    waveform, truth = streaming_test_audio.generate(source, WORDS, STREAM_SECONDS, 2000, 0.1,
                                                     30, np.random.default_rng(0))
     wav_path = os.path.join(output_dir, "streaming_test.wav")
     labels_path = os.path.join(output_dir, "streaming_test_labels.txt")
@@ -59,7 +58,7 @@ def streaming_accuracy(run: settings.RunSettings, model_dir: str, output_dir: st
     times, scores = spotter_runtime.recording_scores(stream, waveform)
     seconds = time.monotonic() - start
     stats = detection.evaluate(list(run.labels), times, scores, truth,
-                               detection.DetectionSettings())
+                               detection.DEFAULTS)
     return stats, wav_path, seconds, len(times)
 
 

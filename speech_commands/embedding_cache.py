@@ -22,8 +22,8 @@ import numpy as np
 from absl import logging
 
 from earshot import fileio, progress
-from speech_commands import features, input_data
-from speech_commands.settings import ModelSettings
+from speech_commands import batches, dataset, features
+from speech_commands.settings import ModelSettings, TrainConfig
 
 AUGMENTED_VARIANTS = 3
 SILENCE_VARIANTS = 64
@@ -41,8 +41,8 @@ def _weights_digest() -> str:
     return _file_digest(path) if os.path.exists(path) else "no-weights"
 
 
-class CachedEmbeddingProcessor(input_data.AudioProcessor):
-    """`AudioProcessor` whose training batches are cached embeddings `[n, 16 * 96]`.
+class CachedEmbeddingSource(batches.BatchSource):
+    """`BatchSource` whose training batches are cached embeddings `[n, 16 * 96]`.
 
     Validation and testing sets are embedded on first use, exactly like the base class does
     with any front end (no augmentation, fixed silence noise).
@@ -51,7 +51,7 @@ class CachedEmbeddingProcessor(input_data.AudioProcessor):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not features.of(self.model_settings).frozen_embedding:
-            raise ValueError("CachedEmbeddingProcessor needs a front end of frozen embeddings, "
+            raise ValueError("CachedEmbeddingSource needs a front end of frozen embeddings, "
                              f"got {self.model_settings.preprocess!r}")
         self._table: dict[str, np.ndarray] | None = None
         self._augmentation: tuple | None = None
@@ -89,7 +89,7 @@ class CachedEmbeddingProcessor(input_data.AudioProcessor):
         seeded by (file name, variant), so a cache rebuild gives the same audio."""
         seed_text = f"{os.path.basename(entry['file'])}|{entry['label']}|{variant}"
         rng = np.random.default_rng(int(hashlib.sha1(seed_text.encode()).hexdigest()[:15], 16))
-        if variant == 0 and entry["label"] != input_data.SILENCE_LABEL:
+        if variant == 0 and entry["label"] != dataset.SILENCE_LABEL:
             return self.clip(entry["file"])
         return self.augment(entry, True, background_frequency, background_volume, time_shift,
                             rng)
@@ -104,7 +104,7 @@ class CachedEmbeddingProcessor(input_data.AudioProcessor):
         missing: list[tuple[str, dict, int]] = []
         wanted: dict[str, str] = {}
         files = sorted({e["file"] for e in self.data_index["training"]
-                        if e["label"] != input_data.SILENCE_LABEL})
+                        if e["label"] != dataset.SILENCE_LABEL})
         for path in files:
             key = self._cache_key(_file_digest(path), augmentation)
             wanted[path] = key
@@ -115,9 +115,9 @@ class CachedEmbeddingProcessor(input_data.AudioProcessor):
                 missing.extend((key, entry, v) for v in range(1 + AUGMENTED_VARIANTS))
         silence_key = self._cache_key(f"silence-{SILENCE_VARIANTS}", augmentation)
         if os.path.exists(self._cache_path(silence_key)):
-            table[input_data.SILENCE_LABEL] = np.load(self._cache_path(silence_key))
+            table[dataset.SILENCE_LABEL] = np.load(self._cache_path(silence_key))
         else:
-            silence = {"file": "", "label": input_data.SILENCE_LABEL}
+            silence = {"file": "", "label": dataset.SILENCE_LABEL}
             missing.extend((silence_key, silence, v) for v in range(SILENCE_VARIANTS))
         logging.info("Embedding cache: %d of %d clips stored, %d versions to compute",
                      len(table), len(files) + 1, len(missing))
@@ -128,8 +128,8 @@ class CachedEmbeddingProcessor(input_data.AudioProcessor):
         for path, key in wanted.items():
             if path not in table:
                 table[path] = computed[key]
-        if input_data.SILENCE_LABEL not in table:
-            table[input_data.SILENCE_LABEL] = computed[silence_key]
+        if dataset.SILENCE_LABEL not in table:
+            table[dataset.SILENCE_LABEL] = computed[silence_key]
         self._table, self._augmentation = table, augmentation
 
     def batch(self, how_many: int, offset: int, background_frequency: float,
@@ -145,20 +145,16 @@ class CachedEmbeddingProcessor(input_data.AudioProcessor):
         labels = np.zeros(how_many, np.int64)
         for i in range(how_many):
             sample = candidates[int(self.rng.integers(len(candidates)))]
-            is_silence = sample["label"] == input_data.SILENCE_LABEL
-            versions = self._table[input_data.SILENCE_LABEL if is_silence else sample["file"]]
+            is_silence = sample["label"] == dataset.SILENCE_LABEL
+            versions = self._table[dataset.SILENCE_LABEL if is_silence else sample["file"]]
             fingerprints[i] = versions[int(self.rng.integers(len(versions)))]
             labels[i] = self.word_to_index[sample["label"]]
         return fingerprints, labels
 
 
-def make_processor(data_url: str, data_dir: str, silence_percentage: float,
-                   unknown_percentage: float, wanted_words: list[str],
-                   validation_percentage: float, testing_percentage: float,
-                   model_settings: ModelSettings, **kwargs) -> input_data.AudioProcessor:
-    """The processor a run trains with (arguments as `AudioProcessor`'s): cached embeddings
-    for a front end of frozen embeddings, the reference's per-batch featurizing for others."""
-    cls = (CachedEmbeddingProcessor if features.of(model_settings).frozen_embedding
-           else input_data.AudioProcessor)
-    return cls(data_url, data_dir, silence_percentage, unknown_percentage, wanted_words,
-               validation_percentage, testing_percentage, model_settings, **kwargs)
+def batch_source(config: TrainConfig, model_settings: ModelSettings) -> batches.BatchSource:
+    """The batches a run trains on: cached embeddings for a front end of frozen embeddings,
+    the reference's per-batch featurizing for others."""
+    cls = (CachedEmbeddingSource if features.of(model_settings).frozen_embedding
+           else batches.BatchSource)
+    return cls.for_run(config, model_settings)

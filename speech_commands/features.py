@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import Any, Callable, Mapping
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -122,49 +122,26 @@ def model_settings(label_count: int, sample_rate: int, clip_duration_ms: float,
 
     Defaults (16 kHz, 1000 ms, 30/10 ms, 40 bins, mfcc) give 98 frames x 40 = 3920 features.
     """
-    return _with_geometry(label_count, sample_rate, int(sample_rate * clip_duration_ms / 1000),
-                          int(sample_rate * window_size_ms / 1000),
-                          int(sample_rate * window_stride_ms / 1000), feature_bin_count,
-                          preprocess)
-
-
-def model_settings_from(settings: ModelSettings | Mapping[str, Any]) -> ModelSettings:
-    """Typed settings from the reference's `model_settings` dict (or typed ones, unchanged).
-
-    The reference's own tests and tools pass partial dicts (`desired_samples`, window and
-    stride, `fingerprint_width`, `preprocess`, ...) to functions that read only some keys.
-    Keys given are kept as given; missing ones are derived as `prepare_model_settings`
-    would: `sample_rate` 16000 (the reference's default), `feature_bin_count` =
-    `fingerprint_width`, `label_count` 0, and the front end's geometry for the rest.
-
-    Raises:
-      ValueError: a key that is not a model setting, or no `preprocess`.
-    """
-    if isinstance(settings, ModelSettings):
-        return settings
-    given = dict(settings)
-    unknown = sorted(set(given) - {field.name for field in dataclasses.fields(ModelSettings)})
-    if unknown:
-        raise ValueError(f"not model settings: {', '.join(unknown)}")
-    if "preprocess" not in given:
-        raise ValueError("model settings need a 'preprocess' mode")
-    derived = _with_geometry(
-        given.get("label_count", 0), given.get("sample_rate", DEFAULT_SAMPLE_RATE),
-        given["desired_samples"], given["window_size_samples"], given["window_stride_samples"],
-        given.get("feature_bin_count", given.get("fingerprint_width")), given["preprocess"])
-    return dataclasses.replace(derived, **given)
+    return settings_in_samples(label_count, sample_rate,
+                               int(sample_rate * clip_duration_ms / 1000),
+                               int(sample_rate * window_size_ms / 1000),
+                               int(sample_rate * window_stride_ms / 1000), feature_bin_count,
+                               preprocess)
 
 
 def with_preprocess(settings: ModelSettings, preprocess: str) -> ModelSettings:
     """The same clip and window settings with another front end (geometry recomputed)."""
-    return _with_geometry(settings.label_count, settings.sample_rate, settings.desired_samples,
-                          settings.window_size_samples, settings.window_stride_samples,
-                          settings.feature_bin_count, preprocess)
+    return settings_in_samples(settings.label_count, settings.sample_rate,
+                               settings.desired_samples, settings.window_size_samples,
+                               settings.window_stride_samples, settings.feature_bin_count,
+                               preprocess)
 
 
-def _with_geometry(label_count: int, sample_rate: int, desired_samples: int,
-                   window_size_samples: int, window_stride_samples: int, feature_bin_count: int,
-                   preprocess: str) -> ModelSettings:
+def settings_in_samples(label_count: int, sample_rate: int, desired_samples: int,
+                        window_size_samples: int, window_stride_samples: int,
+                        feature_bin_count: int, preprocess: str) -> ModelSettings:
+    """`model_settings` with the clip, window and stride given in samples: the front end's
+    geometry (frames, features per frame, fingerprint size) computed for them."""
     length_minus_window = desired_samples - window_size_samples
     if length_minus_window < 0:
         spectrogram_length = 0
@@ -181,16 +158,16 @@ def _with_geometry(label_count: int, sample_rate: int, desired_samples: int,
         average_window_width=average_window_width)
 
 
-def get_features_range(settings: ModelSettings | Mapping[str, Any]) -> tuple[float, float]:
-    """(min, max) of the front end's output, for fake-quantizing fingerprints.
+def features_range(preprocess: str) -> tuple[float, float]:
+    """(min, max) of a front end's output, for fake-quantizing fingerprints.
 
-    The reference's `input_data.get_features_range`: a dict needs only its `preprocess`.
+    Raises:
+      ValueError: a front end with no known range.
     """
-    preprocess = settings["preprocess"] if isinstance(settings, Mapping) else settings.preprocess
-    features_range = get(preprocess).features_range
-    if features_range is None:
+    known = get(preprocess).features_range
+    if known is None:
         raise ValueError(f'No feature range known for preprocess mode "{preprocess}"')
-    return features_range
+    return known
 
 
 def compute(audio: tf.Tensor, sample_rate: tf.Tensor, settings: ModelSettings) -> tf.Tensor:

@@ -17,6 +17,7 @@ one of the head's on a CPU: `--conv_steps` says how many.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import time
 
@@ -27,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from absl import flags, logging  # noqa: E402
 
 from earshot import cli, fileio, progress  # noqa: E402
-from speech_commands import architectures, input_data, synthetic_dataset, training  # noqa: E402
+from speech_commands import dataset, settings, synthetic_dataset, training  # noqa: E402
 from speech_commands.settings import DEFAULT_WANTED_WORDS, TrainConfig  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -43,7 +44,8 @@ def define_flags() -> None:
     flags.DEFINE_list("architectures", ["embedding_head", "conv"], "Models to compare.")
     flags.DEFINE_integer("head_steps", 400, "Training steps of embedding_head (batch 64).")
     flags.DEFINE_integer("conv_steps", 250, "Training steps of conv (batch 32).")
-    flags.DEFINE_string("wanted_words", DEFAULT_WANTED_WORDS, "Keywords, as for train.")
+    flags.DEFINE_string("wanted_words", settings.flag_text(DEFAULT_WANTED_WORDS),
+                        "Keywords, as for train.")
     flags.DEFINE_integer("validation_percentage", 10, "As for train (must match the dataset).")
     flags.DEFINE_integer("testing_percentage", 10, "As for train (must match the dataset).")
     flags.DEFINE_integer("seed", 0, "Seed of every run.")
@@ -53,10 +55,10 @@ def run_config(architecture: str, examples: int, data_dir: str, run_dir: str,
                head_steps: int, conv_steps: int, seed: int, **split) -> TrainConfig:
     """One run's settings: the head as in the demo, conv with Adam and fewer steps."""
     if architecture == "embedding_head":
-        total, rates, batch = head_steps, "0.002,0.0005", 64
+        total, rates, batch = head_steps, (0.002, 0.0005), 64
     else:
-        total, rates, batch = conv_steps, "0.001,0.0003", 32
-    steps = f"{total * 3 // 4},{total - total * 3 // 4}"  # 3/4 at the first rate
+        total, rates, batch = conv_steps, (0.001, 0.0003), 32
+    steps = (total * 3 // 4, total - total * 3 // 4)  # 3/4 at the first rate
     return TrainConfig(
         data_url="", data_dir=data_dir, train_dir=os.path.join(run_dir, "train"),
         summaries_dir=os.path.join(run_dir, "logs"), model_architecture=architecture,
@@ -67,11 +69,9 @@ def run_config(architecture: str, examples: int, data_dir: str, run_dir: str,
 
 def training_clips(config: TrainConfig) -> int:
     """Keyword clips a run trains on (silence and unknown entries not counted)."""
-    processor = input_data.AudioProcessor(
-        "", config.data_dir, 0, 0, config.words, config.validation_percentage,
-        config.testing_percentage, architectures.settings_for(config),
-        examples_per_word=config.examples_per_word)
-    return len(processor.data_index["training"])
+    split = dataclasses.replace(dataset.SplitSettings.of(config), silence_percentage=0,
+                                unknown_percentage=0)
+    return len(dataset.DataIndex.build(config.data_dir, split).data_index["training"])
 
 
 def write_table(rows: list[dict], output_dir: str) -> dict[str, str]:

@@ -16,20 +16,21 @@ without it only its weights are int8. `--micro_dir` gets the micro_speech files 
 `--preprocess=micro` run: `model.tflite` (int8 fingerprint in, int8 scores out), `model.cc`
 (the same bytes as the C array `g_model`) and `labels.txt`.
 
-`create_inference_graph` and `save_graph_def` are the reference's functions
-(`inference_export`).
+`create_inference_graph` (here) and `save_graph_def` (`inference_export`) are the reference's
+functions.
 """
 
 from __future__ import annotations
 
 import os
 
+import tensorflow as tf
 from absl import app, flags, logging
 
 from earshot import cli, fileio
-from speech_commands import inference_export, run_folder, settings
-from speech_commands.inference_export import (  # noqa: F401  (the reference's functions)
-    create_inference_graph, save_graph_def)
+from speech_commands import (architectures, classifier, dataset, features, inference_export,
+                             run_folder, settings)
+from speech_commands.inference_export import save_graph_def  # noqa: F401  (reference's)
 
 FLAGS = flags.FLAGS
 # Reference flags that repeat what settings.json records: checked when given.
@@ -52,12 +53,39 @@ def define_flags() -> None:
                         "fingerprint in), model.cc (its C array g_model) and labels.txt.")
     flags.DEFINE_integer("clip_stride_ms", 30, "How often to run recognition (kept for "
                          "compatibility; low_latency_svdf scores whole clips here).")
-    defaults = settings.TrainConfig()
-    for name in SETTINGS_FLAGS:
-        value = getattr(defaults, name)
-        definer = {str: flags.DEFINE_string, int: flags.DEFINE_integer,
-                   float: flags.DEFINE_float, bool: flags.DEFINE_bool}[type(value)]
-        definer(name, value, "As given to train; checked against the run's settings.json.")
+    settings.define_flags(SETTINGS_FLAGS, "As given to train; checked against the run's "
+                          "settings.json.")
+
+
+def create_inference_graph(wanted_words: str, sample_rate: int, clip_duration_ms: float,
+                           clip_stride_ms: float, window_size_ms: float, window_stride_ms: float,
+                           feature_bin_count: int, model_architecture: str,
+                           preprocess: str) -> tuple[tf.Tensor, tf.Tensor]:
+    """The reference's `create_inference_graph`: an untrained model with the nodes the apps
+    use, as the traced `wav_data -> labels_softmax` function of
+    `inference_export.InferenceModule`.
+
+    Args:
+      wanted_words: comma-separated words (the labels are `_silence_`, `_unknown_`, them).
+      clip_stride_ms: the reference's streaming stride for low_latency_svdf; earshot's SVDF
+        scores whole clips, so it is not needed.
+
+    Returns:
+      (fingerprint `[batch, fingerprint_size]`, `labels_softmax` `[batch, labels]`): tensors of
+      the traced graph (`labels_softmax.graph`), which also holds `wav_data` and
+      `decoded_sample_data`. To freeze a trained run, use `InferenceModule` and
+      `frozen_graph_def` (what `main` does).
+    """
+    del clip_stride_ms  # Whole-clip scoring needs no streaming stride.
+    labels = dataset.prepare_words_list(settings.as_list("wanted_words", wanted_words))
+    model_settings = features.model_settings(len(labels), sample_rate, clip_duration_ms,
+                                             window_size_ms, window_stride_ms, feature_bin_count,
+                                             preprocess)
+    module = inference_export.InferenceModule(
+        architectures.build_model(model_settings, model_architecture), model_settings)
+    graph = module.from_wav.get_concrete_function().graph
+    return (graph.get_tensor_by_name(f"{inference_export.FINGERPRINT_NAME}:0"),
+            graph.get_tensor_by_name(f"{classifier.OUTPUT_NAME}:0"))
 
 
 def main(argv):

@@ -23,7 +23,7 @@ import numpy as np
 from absl import flags, logging
 
 from earshot import audio, cli, fileio
-from speech_commands import architectures, input_data, settings, streaming_test_audio
+from speech_commands import architectures, batches, dataset, settings, streaming_test_audio
 from speech_commands.streaming_test_audio import (  # noqa: F401  (the reference's function)
     mix_in_audio_sample)
 
@@ -50,8 +50,8 @@ def define_flags() -> None:
     flags.DEFINE_integer("sample_rate", defaults.sample_rate, "Expected sample rate of the wavs.")
     flags.DEFINE_integer("clip_duration_ms", defaults.clip_duration_ms,
                          "Expected duration in ms of the wavs.")
-    flags.DEFINE_string("wanted_words", defaults.wanted_words, "Words to use (others are "
-                        "unknown).")
+    flags.DEFINE_string("wanted_words", settings.flag_text(defaults.wanted_words), "Words to use "
+                        "(others are unknown).")
     flags.DEFINE_string("output_audio_file", "", "File to save the generated test audio to "
                         f"(default: {defaults.train_dir}/{WAV_NAME}, or in --train_dir).")
     flags.DEFINE_string("output_labels_file", "", "File to save the generated test labels to "
@@ -80,12 +80,12 @@ def main(argv):
                                       or os.path.join(folder, LABELS_NAME))
     config = _config()
     # 100% unknown: the testing split then offers as many unknown-word clips as wanted ones.
-    processor = input_data.AudioProcessor(
-        config.data_url, config.data_dir, 0.0, 100.0, config.words,
-        config.validation_percentage, config.testing_percentage,
-        architectures.settings_for(config))
+    split = dataclasses.replace(dataset.SplitSettings.of(config), silence_percentage=0.0,
+                                unknown_percentage=100.0, examples_per_word=0)
+    source = batches.BatchSource.from_folder(architectures.settings_for(config), config.data_dir,
+                                             split, data_url=config.data_url)
     waveform, ground_truth = streaming_test_audio.generate(
-        processor, config.words, FLAGS.test_duration_seconds, FLAGS.word_gap_ms,
+        source, config.wanted_words, FLAGS.test_duration_seconds, FLAGS.word_gap_ms,
         FLAGS.background_volume, FLAGS.unknown_percentage, np.random.default_rng(FLAGS.seed))
     audio.write_wav(audio_path, waveform, config.sample_rate)
     logging.info("Saved streaming test wav to %s", audio_path)

@@ -11,7 +11,9 @@ Contracts kept (see the reference's freeze.py and the Android speech demos):
   and Mfcc stay in the model as the custom ops the stock TFLite op resolver registers.
 
 `classifier.Classifier` runs either file on audio. `calibration_clips` picks the clips that
-calibrate the int8 model's activations.
+calibrate the int8 model's activations. `InferenceModule(architectures.build_model(settings,
+architecture), settings).from_wav` is the reference's `freeze.create_inference_graph` (kept
+in `freeze`, with the reference's arguments).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from tensorflow.python.framework import convert_to_constants
 
 from earshot import fileio, quiet
 from earshot.errors import UserError
-from speech_commands import architectures, c_source, dataset, features, input_data
+from speech_commands import batches, c_source, dataset, features
 from speech_commands.classifier import (DECODER_NAME, INPUT_NAME, OUTPUT_NAME,
                                         TFLITE_INT8_MODEL_NAME, TFLITE_LABELS_NAME,
                                         TFLITE_MODEL_NAME)
@@ -94,36 +96,9 @@ def frozen_graph_def(module: InferenceModule) -> tf.compat.v1.GraphDef:
     return graph_def
 
 
-def create_inference_graph(wanted_words: str, sample_rate: int, clip_duration_ms: float,
-                           clip_stride_ms: float, window_size_ms: float, window_stride_ms: float,
-                           feature_bin_count: int, model_architecture: str,
-                           preprocess: str) -> tuple[tf.Tensor, tf.Tensor]:
-    """The reference's `freeze.create_inference_graph`: an untrained model with the nodes the
-    apps use, as the traced `wav_data -> labels_softmax` function of `InferenceModule`.
-
-    Args:
-      wanted_words: comma-separated words (the labels are `_silence_`, `_unknown_`, them).
-      clip_stride_ms: the reference's streaming stride for low_latency_svdf; earshot's SVDF
-        scores whole clips, so it is not needed.
-
-    Returns:
-      (fingerprint `[batch, fingerprint_size]`, `labels_softmax` `[batch, labels]`): tensors of
-      the traced graph (`labels_softmax.graph`), which also holds `wav_data` and
-      `decoded_sample_data`. To freeze a trained run, use `InferenceModule` and
-      `frozen_graph_def` (what `python -m speech_commands.freeze` does).
-    """
-    del clip_stride_ms  # Whole-clip scoring needs no streaming stride.
-    settings = features.model_settings(
-        len(dataset.prepare_words_list(wanted_words.split(","))), sample_rate, clip_duration_ms,
-        window_size_ms, window_stride_ms, feature_bin_count, preprocess)
-    module = InferenceModule(architectures.build_model(settings, model_architecture), settings)
-    graph = module.from_wav.get_concrete_function().graph
-    return (graph.get_tensor_by_name(f"{FINGERPRINT_NAME}:0"),
-            graph.get_tensor_by_name(f"{OUTPUT_NAME}:0"))
-
-
 def save_graph_def(file_name: str, frozen_graph_def: tf.compat.v1.GraphDef) -> None:
-    """Writes a GraphDef as a binary `.pb` file (atomically): the reference's function."""
+    """Writes a GraphDef as a binary `.pb` file (atomically): the reference's function (kept
+    in `freeze` under its name)."""
     with fileio.atomic_open(file_name, "wb") as out:
         out.write(frozen_graph_def.SerializeToString())
     logging.info("Saved frozen graph to %s", file_name)
@@ -196,12 +171,9 @@ def write_tflite(module: InferenceModule, tflite_dir: str, words_list: list[str]
 def calibration_clips(run: RunSettings, data_dir: str) -> list[np.ndarray]:
     """Up to CALIBRATION_CLIPS training clips of `data_dir` split as the run split its data
     (silence and unknown included), in index order: float32 `[desired_samples]` each."""
-    config = run.training
-    processor = input_data.AudioProcessor(
-        "", data_dir, config.silence_percentage, config.unknown_percentage,
-        run.wanted_words, config.validation_percentage, config.testing_percentage,
-        run.model_settings)
-    clips, _ = processor.get_unprocessed_data(-1, run.model_settings, "training")
+    source = batches.BatchSource.from_folder(run.model_settings, data_dir,
+                                             dataset.SplitSettings.of(run.training))
+    clips, _ = source.unprocessed("training")
     return list(clips[:CALIBRATION_CLIPS])
 
 

@@ -21,6 +21,8 @@ import json
 import os
 from typing import Any
 
+from absl import flags
+
 from earshot import fileio
 from earshot.errors import UserError
 
@@ -30,7 +32,9 @@ FORMAT_VERSION = 1
 # The tutorial's dataset: what `train --data_url=` names to download it.
 SPEECH_COMMANDS_URL = ("https://storage.googleapis.com/download.tensorflow.org/data/"
                        "speech_commands_v0.02.tar.gz")
-DEFAULT_WANTED_WORDS = "yes,no,up,down,left,right,on,off,stop,go"
+DEFAULT_WANTED_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+# The fields a flag gives as a comma list, and the type of their items.
+LIST_FIELDS = {"wanted_words": str, "how_many_training_steps": int, "learning_rate": float}
 
 
 class SettingsError(UserError, ValueError):
@@ -101,16 +105,16 @@ class TrainConfig:
     window_stride_ms: float = _field(10.0, "How far to move in time between spectrogram "
                                      "timeslices.")
     feature_bin_count: int = _field(40, "How many bins to use for the MFCC fingerprint.")
-    how_many_training_steps: str = _field("15000,3000", "How many training loops to run (comma "
-                                          "list, one per stage).")
+    how_many_training_steps: tuple[int, ...] = _field((15000, 3000), "How many training loops "
+                                                      "to run (comma list, one per stage).")
     eval_step_interval: int = _field(400, "How often to evaluate the training results.")
-    learning_rate: str = _field("0.001,0.0001", "How large a learning rate to use when training "
-                                "(comma list per stage).")
+    learning_rate: tuple[float, ...] = _field((0.001, 0.0001), "How large a learning rate to "
+                                              "use when training (comma list per stage).")
     batch_size: int = _field(100, "How many items to train with at once.")
     summaries_dir: str = _field("/tmp/retrain_logs", "Where to save summary logs for "
                                 "TensorBoard.")
-    wanted_words: str = _field(DEFAULT_WANTED_WORDS, "Words to use (others will be added to an "
-                               "unknown label).")
+    wanted_words: tuple[str, ...] = _field(DEFAULT_WANTED_WORDS, "Words to use (others will be "
+                                           "added to an unknown label).")
     train_dir: str = _field("/tmp/speech_commands_train", "Directory to write event logs, "
                             "checkpoints and settings.json.")
     save_step_interval: int = _field(100, "Save model checkpoint every save_steps.")
@@ -134,10 +138,16 @@ class TrainConfig:
     examples_per_word: int = _field(0, "If > 0, keep the training clips of only this many "
                                     "speakers per wanted word (few-shot training); 0 keeps all.")
 
+    def __post_init__(self):
+        # A comma list as a flag (or an older settings.json) gives it is parsed here, once;
+        # every field in LIST_FIELDS is a typed tuple from then on.
+        for name in LIST_FIELDS:
+            setattr(self, name, as_list(name, getattr(self, name)))
+
     @property
-    def words(self) -> list[str]:
-        """`wanted_words` as a list."""
-        return self.wanted_words.split(",")
+    def words(self) -> tuple[str, ...]:
+        """The wanted words (`wanted_words`)."""
+        return self.wanted_words
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,8 +167,8 @@ class RunSettings:
     training: TrainConfig
 
     @property
-    def wanted_words(self) -> list[str]:
-        return self.training.words
+    def wanted_words(self) -> tuple[str, ...]:
+        return self.training.wanted_words
 
     @property
     def quantize(self) -> bool:
@@ -200,15 +210,14 @@ class RunSettings:
         for name, value in given.items():
             recorded = (self.model_architecture if name == "model_architecture"
                         else getattr(self.training, name))
-            if name == "wanted_words":
-                value, recorded = _words(value), _words(recorded)
+            if name in LIST_FIELDS:
+                value = as_list(name, value)
             if value == recorded:
                 continue
             if name == "model_architecture":
                 raise SettingsError(f"{source} does not hold a {value} model: its run trained "
                                     f"{recorded} (see its {SETTINGS_NAME})")
-            if name == "wanted_words":
-                value, recorded = ",".join(value), ",".join(recorded)
+            value, recorded = flag_text(value), flag_text(recorded)
             raise SettingsError(f"{source} was trained with --{name}={recorded}, not {value} "
                                 f"(see its {SETTINGS_NAME}); drop the flag or pass the run's "
                                 "value")
@@ -220,8 +229,45 @@ def flags_given(flag_values, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: flag_values[name].value for name in names if flag_values[name].present}
 
 
-def _words(value: Any) -> list[str]:
-    return list(value.split(",") if isinstance(value, str) else value)
+def as_list(name: str, value: str | Any) -> tuple:
+    """A `LIST_FIELDS` value as its typed tuple: a comma list (`'15000,3000'`, as the flag
+    gives it) is parsed, a sequence is converted item by item.
+
+    Raises:
+      SettingsError: an empty list, or an item that is not of the field's type.
+    """
+    kind = LIST_FIELDS[name]
+    items = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        parsed = tuple(kind(item) for item in items)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"--{name}={flag_text(value)}: not a comma list of "
+                            f"{kind.__name__} values ({error})") from error
+    if not parsed or (kind is str and not all(parsed)):
+        raise SettingsError(f"--{name}={flag_text(value)}: an empty list or list item")
+    return parsed
+
+
+def flag_text(value: Any) -> str:
+    """A setting as a flag spells it: tuples as comma lists (`(15000, 3000)` -> `15000,3000`)."""
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def define_flags(names: tuple[str, ...] | None = None, help_text: str | None = None) -> None:
+    """One absl flag per `TrainConfig` field in `names` (all by default), with the field's name
+    and default (a comma list for a tuple field), and its help or `help_text`."""
+    definers = {str: flags.DEFINE_string, int: flags.DEFINE_integer,
+                float: flags.DEFINE_float, bool: flags.DEFINE_bool}
+    for field in dataclasses.fields(TrainConfig):
+        if names is not None and field.name not in names:
+            continue
+        text = help_text or field.metadata["help"]
+        if field.name in LIST_FIELDS:
+            flags.DEFINE_string(field.name, flag_text(field.default), text)
+        else:
+            definers[type(field.default)](field.name, field.default, text)
 
 
 def settings_path(path: str) -> str:

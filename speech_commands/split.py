@@ -1,7 +1,7 @@
 """The Speech Commands train/validation/test split, without TensorFlow.
 
-Kept apart from `input_data` so that light tools (the recorder's web server) can tell where
-a speaker's clips will land without paying for a TensorFlow import.
+Kept apart from the data pipeline (`dataset`, `batches`) so that light tools (the recorder's
+web server) can tell where a speaker's clips will land without paying for its imports.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from earshot.errors import UserError
-from speech_commands import dataset, input_data
+from speech_commands import batches, dataset
 
 # Envelope ramps of the reference generator: background segments and words.
 BACKGROUND_RAMP_MS = 250
@@ -36,19 +36,22 @@ def mix_in_audio_sample(track: np.ndarray, track_offset: int, sample: np.ndarray
     track[track_offset:track_offset + len(segment)] += segment
 
 
-def generate(processor: input_data.AudioProcessor, wanted_words: list[str],
+def generate(source: batches.BatchSource, wanted_words: tuple[str, ...],
              test_duration_seconds: float, word_gap_ms: int, background_volume: float,
              unknown_percentage: int, rng: np.random.Generator) -> tuple[np.ndarray, list]:
     """Streaming test audio and its ground truth.
+
+    Args:
+      source: the dataset; words come from its testing split, noise from its background.
 
     Returns:
       (float32 `[duration * rate]` in [-1, 1], [(label, time_ms)]) with `_unknown_` labels
       for words outside `wanted_words`.
     """
-    settings = processor.model_settings
+    settings = source.model_settings
     sample_rate, clip_samples = settings.sample_rate, settings.desired_samples
     output = np.zeros(int(test_duration_seconds * sample_rate), np.float64)
-    background = processor.background_data
+    background = source.background_data
     if background:
         segment = clip_samples + int(BACKGROUND_EXTRA_MS * sample_rate / 1000)
         ramp = int(BACKGROUND_RAMP_MS * sample_rate / 1000)
@@ -58,7 +61,7 @@ def generate(processor: input_data.AudioProcessor, wanted_words: list[str],
             length = min(segment, len(noise) - start)
             mix_in_audio_sample(output, offset, noise, start, length,
                                 rng.uniform(0, background_volume), ramp, ramp)
-    clips, labels = processor.get_unprocessed_data(-1, settings, "testing")
+    clips, labels = source.unprocessed("testing")
     by_label: dict[str, list[int]] = {}
     for index, label in enumerate(labels):
         if label == dataset.SILENCE_LABEL:

@@ -18,9 +18,9 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
     """The CLI flags (defined only when run as a program, so importing stays side-effect free)."""
     flags.DEFINE_string("output_dir", None, "Folder to create with the dataset.")
-    flags.DEFINE_list("words", synthetic_dataset.DEFAULT_WORDS,
+    flags.DEFINE_list("words", list(synthetic_dataset.DEFAULT_WORDS),
                       "Words to record (the usual --wanted_words).")
-    flags.DEFINE_list("unknown_words", synthetic_dataset.DEFAULT_UNKNOWN_WORDS,
+    flags.DEFINE_list("unknown_words", list(synthetic_dataset.DEFAULT_UNKNOWN_WORDS),
                       "Other words, for the _unknown_ class.")
     flags.DEFINE_integer("speakers", 40, "Number of synthetic speakers.")
     flags.DEFINE_integer("repetitions", 1,

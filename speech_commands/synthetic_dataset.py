@@ -39,8 +39,9 @@ SAMPLE_RATE = 16000
 CLIP_SAMPLES = SAMPLE_RATE  # 1 s clips, as in the real dataset.
 DEFAULT_WORDS = DEFAULT_WANTED_WORDS
 # The other 25 words of Speech Commands v0.02.
-DEFAULT_UNKNOWN_WORDS = ("bed,bird,cat,dog,eight,five,four,happy,house,marvin,nine,one,seven,"
-                         "sheila,six,three,tree,two,wow,zero,backward,follow,forward,learn,visual")
+DEFAULT_UNKNOWN_WORDS = ("bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house",
+                         "marvin", "nine", "one", "seven", "sheila", "six", "three", "tree", "two",
+                         "wow", "zero", "backward", "follow", "forward", "learn", "visual")
 BACKGROUND_KINDS = ("white_noise", "pink_noise", "brown_noise", "hum", "running_tap", "babble")
 # Clips: peak level range, noise floor range (RMS), and the level that counts as speech.
 PEAK_RANGE = (0.25, 0.9)
@@ -229,6 +230,6 @@ def demo_dataset() -> str:
                         f"demo_dataset_{DEMO_SPEAKERS}x1_seed{DEMO_SEED}")
     if not os.path.isdir(path):
         logging.info("Synthesizing the dataset into %s (once)", path)
-        synthesize(path, DEFAULT_WORDS.split(","), DEFAULT_UNKNOWN_WORDS.split(","),
+        synthesize(path, list(DEFAULT_WORDS), list(DEFAULT_UNKNOWN_WORDS),
                    speakers=DEMO_SPEAKERS, seed=DEMO_SEED)
     return path

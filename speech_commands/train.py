@@ -23,7 +23,7 @@ import dataclasses
 from absl import flags, logging
 
 from earshot import cli, distribution
-from speech_commands import dataset, training
+from speech_commands import dataset, settings, training
 from speech_commands.settings import SPEECH_COMMANDS_URL, TrainConfig
 
 FLAGS = flags.FLAGS
@@ -31,10 +31,7 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
     """One absl flag per `TrainConfig` field, same name, default and help."""
-    definers = {"str": flags.DEFINE_string, "int": flags.DEFINE_integer,
-                "float": flags.DEFINE_float, "bool": flags.DEFINE_bool}
-    for field in dataclasses.fields(TrainConfig):
-        definers[field.type](field.name, field.default, field.metadata["help"])
+    settings.define_flags()
     # How to run, not what the run is: not a TrainConfig field, so not in settings.json.
     flags.DEFINE_enum("distribution_strategy", "none", distribution.STRATEGIES,
                       distribution.FLAG_HELP)
@@ -48,7 +45,9 @@ def log(message: str, *args) -> None:
 
 def main(argv):
     """Trains with `FLAGS`; a flag missing from it keeps its default (the reference's tests set
-    `train.FLAGS` to an object holding the reference's flags only)."""
+    `train.FLAGS` to an object holding the reference's flags only). The comma lists
+    (`--wanted_words`, `--how_many_training_steps`, `--learning_rate`) become typed tuples in
+    `TrainConfig`."""
     del argv
     strategy = distribution.make(getattr(FLAGS, "distribution_strategy", "none"))
     config = TrainConfig(**{f.name: getattr(FLAGS, f.name, f.default)

@@ -31,7 +31,7 @@ from absl import logging
 from earshot import distribution, fileio
 from earshot import tensorboard as summaries
 from earshot.errors import UserError
-from speech_commands import architectures, embedding_cache, input_data, plots, settings
+from speech_commands import architectures, batches, embedding_cache, plots, settings
 from speech_commands.settings import RunSettings, TrainConfig
 
 OPTIMIZERS = ("gradient_descent", "momentum", "adam")
@@ -54,20 +54,28 @@ class TrainResult:
     seconds: float
 
 
-def parse_schedule(steps: str, rates: str) -> tuple[list[int], list[float]]:
-    """`'15000,3000'`, `'0.001,0.0001'` -> ([15000, 3000], [0.001, 0.0001])."""
-    steps_list = [int(x) for x in steps.split(",")]
-    rates_list = [float(x) for x in rates.split(",")]
+def parse_schedule(steps: str | tuple[int, ...], rates: str | tuple[float, ...]
+                   ) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """The checked schedule: steps and learning rates per stage, as `TrainConfig` holds them
+    (a comma list such as `'15000,3000'` is parsed as the flag is: `settings.as_list`).
+
+    Raises:
+      TrainingError: lists of different lengths, or a step count or rate that is not > 0.
+    """
+    steps_list = settings.as_list("how_many_training_steps", steps)
+    rates_list = settings.as_list("learning_rate", rates)
     if len(steps_list) != len(rates_list):
         raise TrainingError(
             "--how_many_training_steps and --learning_rate must be equal length lists, but are "
             "%d and %d long instead" % (len(steps_list), len(rates_list)))
     if any(s <= 0 for s in steps_list) or any(r <= 0 for r in rates_list):
-        raise TrainingError(f"steps and learning rates must be positive, got {steps} / {rates}")
+        raise TrainingError("steps and learning rates must be positive, got "
+                            f"{settings.flag_text(steps_list)} / {settings.flag_text(rates_list)}")
     return steps_list, rates_list
 
 
-def learning_rate_at(step: int, steps_list: list[int], rates_list: list[float]) -> float:
+def learning_rate_at(step: int, steps_list: tuple[int, ...], rates_list: tuple[float, ...]
+                     ) -> float:
     """LR of the first stage whose cumulative step count reaches `step` (1-based)."""
     total = 0
     for stage_steps, rate in zip(steps_list, rates_list):
@@ -91,10 +99,10 @@ class Trainer:
     """Model, optimizer and the checkpointed state of one training run."""
 
     def __init__(self, config: TrainConfig, model_settings: settings.ModelSettings,
-                 processor: input_data.AudioProcessor,
+                 source: batches.BatchSource,
                  strategy: tf.distribute.Strategy | None = None):
         self.config = config
-        self.processor = processor
+        self.source = source
         self.strategy = strategy or tf.distribute.get_strategy()
         keras.utils.set_random_seed(config.seed)
         with self.strategy.scope():
@@ -141,17 +149,17 @@ class Trainer:
     def restore(self, path: str) -> int:
         """Loads a checkpoint written by `save`; returns the step it was saved at."""
         self.checkpoint.read(path).assert_existing_objects_matched()
-        self.processor.set_rng_state(self.rng_state.numpy().decode())
+        self.source.set_rng_state(self.rng_state.numpy().decode())
         return int(self.global_step.numpy())
 
     def save(self, manager: tf.train.CheckpointManager, step: int) -> str:
         self.global_step.assign(step)
-        self.rng_state.assign(self.processor.get_rng_state())
+        self.rng_state.assign(self.source.get_rng_state())
         return manager.save(checkpoint_number=step)
 
     def evaluate(self, mode: str, batch_size: int) -> tuple[float, float, np.ndarray, int]:
         """(accuracy, mean cross entropy, confusion matrix rows=truth, set size) on a split."""
-        fingerprints, labels = self.processor.evaluation_set(mode)
+        fingerprints, labels = self.source.evaluation_set(mode)
         label_count = self.model.output_shape[-1]
         confusion = np.zeros((label_count, label_count), np.int64)
         cross_entropy = 0.0
@@ -192,16 +200,12 @@ def train(config: TrainConfig, log: Log = logging.info,
         raise TrainingError("--batch_size, --eval_step_interval and --save_step_interval must "
                             "be > 0")
     model_settings = architectures.settings_for(config)
-    wanted_words = config.words
-    processor = embedding_cache.make_processor(
-        config.data_url, config.data_dir, config.silence_percentage, config.unknown_percentage,
-        wanted_words, config.validation_percentage, config.testing_percentage, model_settings,
-        seed=config.seed, examples_per_word=config.examples_per_word)
-    trainer = Trainer(config, model_settings, processor, strategy)
+    source = embedding_cache.batch_source(config, model_settings)
+    trainer = Trainer(config, model_settings, source, strategy)
     time_shift_samples = int((config.time_shift_ms * config.sample_rate) / 1000)
     training_steps_max = sum(steps_list)
 
-    run = RunSettings(config.model_architecture, tuple(processor.words_list), model_settings,
+    run = RunSettings(config.model_architecture, tuple(source.words_list), model_settings,
                       dataclasses.replace(config, data_dir=os.path.abspath(config.data_dir)))
     start_step = 1
     if config.start_checkpoint:
@@ -216,7 +220,7 @@ def train(config: TrainConfig, log: Log = logging.info,
             config.train_dir, config.model_architecture + ".pbtxt"))
         labels_path = os.path.join(config.train_dir, config.model_architecture + "_labels.txt")
         with fileio.atomic_open(labels_path, "w") as labels_file:
-            labels_file.write("\n".join(processor.words_list))
+            labels_file.write("\n".join(source.words_list))
     checkpoint_path = os.path.join(config.train_dir, config.model_architecture + ".ckpt")
     manager = tf.train.CheckpointManager(
         trainer.checkpoint, distribution.write_dir(config.train_dir, strategy), max_to_keep=5,
@@ -225,7 +229,7 @@ def train(config: TrainConfig, log: Log = logging.info,
         train_writer = tf.summary.create_file_writer(os.path.join(config.summaries_dir, "train"))
         validation_writer = tf.summary.create_file_writer(
             os.path.join(config.summaries_dir, "validation"))
-        _write_data_summary(config, processor, model_settings)
+        _write_data_summary(config, source, model_settings)
     else:
         train_writer = validation_writer = tf.summary.create_noop_writer()
 
@@ -233,7 +237,7 @@ def train(config: TrainConfig, log: Log = logging.info,
     for training_step in range(start_step, training_steps_max + 1):
         learning_rate_value = learning_rate_at(training_step, steps_list, rates_list)
         trainer.optimizer.learning_rate.assign(learning_rate_value)
-        fingerprints, labels = processor.batch(
+        fingerprints, labels = source.batch(
             config.batch_size, 0, config.background_frequency, config.background_volume,
             time_shift_samples, "training")
         cross_entropy, accuracy = trainer.train_step(fingerprints, labels)
@@ -257,7 +261,7 @@ def train(config: TrainConfig, log: Log = logging.info,
                              training_step)
             if chief:
                 _confusion_png(config, "validation_confusion", confusion,
-                               processor.words_list, f"{config.model_architecture}, step "
+                               source.words_list, f"{config.model_architecture}, step "
                                f"{training_step}: validation accuracy {accuracy * 100:.1f}% "
                                f"(N={set_size})")
         if training_step % config.save_step_interval == 0 or is_last_step:
@@ -267,13 +271,13 @@ def train(config: TrainConfig, log: Log = logging.info,
     for writer in (train_writer, validation_writer):
         writer.flush()
 
-    set_size = processor.set_size("testing")
+    set_size = source.set_size("testing")
     log("set_size=%d", set_size)
     accuracy, _, confusion, set_size = trainer.evaluate("testing", config.batch_size)
     log("Confusion Matrix:\n %s", confusion)
     log("Final test accuracy = %.1f%% (N=%d)", accuracy * 100, set_size)
     if chief:
-        _confusion_png(config, "test_confusion", confusion, processor.words_list,
+        _confusion_png(config, "test_confusion", confusion, source.words_list,
                        f"{config.model_architecture}: test accuracy {accuracy * 100:.1f}% "
                        f"(N={set_size})")
     result.test_accuracy, result.test_count = accuracy, set_size
@@ -294,10 +298,10 @@ def check_resumable(checkpoint: str, run: RunSettings) -> None:
             f"({previous.model_settings}, now {run.model_settings})")
 
 
-def _write_data_summary(config: TrainConfig, processor: input_data.AudioProcessor,
+def _write_data_summary(config: TrainConfig, source: batches.BatchSource,
                         model_settings: settings.ModelSettings) -> None:
     """A few validation fingerprints as TensorBoard images (`data/<preprocess>`)."""
-    fingerprints, _ = processor.evaluation_set("validation")
+    fingerprints, _ = source.evaluation_set("validation")
     if not len(fingerprints):
         return
     writer = tf.summary.create_file_writer(os.path.join(config.summaries_dir, "data"))

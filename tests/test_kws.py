@@ -13,8 +13,9 @@ import tensorflow as tf
 import numerics
 from earshot import audio, fileio, litert
 from speech_commands import (architectures, classifier, dataset, detection, features,
-                             inference_export, input_data, run_folder, settings, spotter_runtime,
+                             inference_export, run_folder, settings, spotter_runtime,
                              streaming_spotter, streaming_test_audio, synthetic_dataset, training)
+from speech_commands.reference import input_data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORDS = ["yes", "no", "up"]

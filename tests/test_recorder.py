@@ -157,7 +157,7 @@ def best_envelope_match(source: np.ndarray, piece: np.ndarray) -> np.ndarray:
 
 
 def test_speaker_split_agrees_with_which_set():
-    from speech_commands import input_data
+    from speech_commands.reference import input_data
     names = ["tester", "test", "me", "root", "a", "0a7c2a8d"] + [
         f"{i:08x}" for i in np.random.default_rng(0).integers(0, 2**32, 300)]
     for percentages in ((10, 10), (0, 0), (25, 5)):

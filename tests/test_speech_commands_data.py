@@ -16,7 +16,8 @@ import tensorflow as tf
 import numerics
 from earshot import litert
 from earshot.errors import UserError
-from speech_commands import architectures, features, input_data, models, synthetic_dataset
+from speech_commands import architectures, features, synthetic_dataset
+from speech_commands.reference import input_data, models
 
 WORDS = ["yes", "no"]
 UNKNOWN = ["cat", "dog"]

@@ -21,8 +21,9 @@ import tensorflow as tf
 
 import numerics
 from earshot import litert, tts
-from speech_commands import (c_source, dataset, features, inference_export, input_data,
-                             run_folder, synthetic_dataset, training)
+from speech_commands import (c_source, dataset, features, inference_export, run_folder,
+                             synthetic_dataset, training)
+from speech_commands.reference import input_data
 from speech_commands.settings import TrainConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

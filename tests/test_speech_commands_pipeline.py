@@ -14,8 +14,9 @@ import tensorflow as tf
 import numerics
 from earshot import audio, litert
 from speech_commands import (accuracy_utils, classifier, detection, features,
-                             inference_export, input_data, label_wav, recognize_commands, run_folder, settings,
+                             inference_export, label_wav, recognize_commands, run_folder, settings,
                              synthetic_dataset, training)
+from speech_commands.reference import input_data
 
 WORDS = ["yes", "no"]
 UNKNOWN = ["cat", "dog"]

@@ -13,6 +13,7 @@ eagerly that gives the logits' values; on a `keras.Input` it gives the symbolic 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 import tensorflow as tf
@@ -21,6 +22,33 @@ from speech_commands import architectures, features
 from speech_commands.settings import ModelSettings
 
 ModelSettingsLike = ModelSettings | Mapping[str, Any]
+
+
+def typed_settings(model_settings: ModelSettingsLike) -> ModelSettings:
+    """Typed settings from the reference's `model_settings` dict (or typed ones, unchanged).
+
+    The reference's own tests and tools pass partial dicts (`desired_samples`, window and
+    stride, `fingerprint_width`, `preprocess`, ...) to functions that read only some keys.
+    Keys given are kept as given; missing ones are derived as `prepare_model_settings`
+    would: `sample_rate` 16000 (the reference's default), `feature_bin_count` =
+    `fingerprint_width`, `label_count` 0, and the front end's geometry for the rest.
+
+    Raises:
+      ValueError: a key that is not a model setting, or no `preprocess`.
+    """
+    if isinstance(model_settings, ModelSettings):
+        return model_settings
+    given = dict(model_settings)
+    unknown = sorted(set(given) - {field.name for field in dataclasses.fields(ModelSettings)})
+    if unknown:
+        raise ValueError(f"not model settings: {', '.join(unknown)}")
+    if "preprocess" not in given:
+        raise ValueError("model settings need a 'preprocess' mode")
+    derived = features.settings_in_samples(
+        given.get("label_count", 0), given.get("sample_rate", features.DEFAULT_SAMPLE_RATE),
+        given["desired_samples"], given["window_size_samples"], given["window_stride_samples"],
+        given.get("feature_bin_count", given.get("fingerprint_width")), given["preprocess"])
+    return dataclasses.replace(derived, **given)
 
 
 def prepare_model_settings(label_count: int, sample_rate: int, clip_duration_ms: float,
@@ -50,39 +78,8 @@ def create_model(fingerprint_input, model_settings: ModelSettingsLike, model_arc
       ValueError: `model_architecture` not recognized.
     """
     del runtime_settings  # Whole-clip scoring needs no streaming stride.
-    model = architectures.build_model(features.model_settings_from(model_settings),
-                                      model_architecture)
+    model = architectures.build_model(typed_settings(model_settings), model_architecture)
     logits = model(fingerprint_input, training=is_training)
     if is_training:
         return logits, tf.constant(architectures.DEFAULT_DROPOUT_RATE, tf.float32)
     return logits
-
-
-def create_single_fc_model(fingerprint_input, model_settings: ModelSettingsLike,
-                           is_training: bool):
-    return create_model(fingerprint_input, model_settings, "single_fc", is_training)
-
-
-def create_conv_model(fingerprint_input, model_settings: ModelSettingsLike, is_training: bool):
-    return create_model(fingerprint_input, model_settings, "conv", is_training)
-
-
-def create_low_latency_conv_model(fingerprint_input, model_settings: ModelSettingsLike,
-                                  is_training: bool):
-    return create_model(fingerprint_input, model_settings, "low_latency_conv", is_training)
-
-
-def create_low_latency_svdf_model(fingerprint_input, model_settings: ModelSettingsLike,
-                                  is_training: bool, runtime_settings: Mapping[str, Any]):
-    return create_model(fingerprint_input, model_settings, "low_latency_svdf", is_training,
-                        runtime_settings)
-
-
-def create_tiny_conv_model(fingerprint_input, model_settings: ModelSettingsLike,
-                           is_training: bool):
-    return create_model(fingerprint_input, model_settings, "tiny_conv", is_training)
-
-
-def create_tiny_embedding_conv_model(fingerprint_input, model_settings: ModelSettingsLike,
-                                     is_training: bool):
-    return create_model(fingerprint_input, model_settings, "tiny_embedding_conv", is_training)

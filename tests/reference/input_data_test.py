@@ -24,8 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 
-from speech_commands import input_data
-from speech_commands import models
+from speech_commands.reference import input_data
+from speech_commands.reference import models
 from tensorflow.python.platform import test
 
 

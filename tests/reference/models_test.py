@@ -20,7 +20,7 @@ speech_commands; the changes made are listed in tests/reference/README.md.
 
 import tensorflow as tf
 
-from speech_commands import models
+from speech_commands.reference import models
 from tensorflow.python.platform import test
 
 
