@@ -59,10 +59,17 @@ REAL_PAUSE_S = (0.2, 1.2)  # between two joined clips
 ENGINE_CLIP_S = 7.0  # two sentences, as `engine_speech` has an engine say them
 BACKGROUND_CLIPS = 400  # real clips per source that also serve as background speech
 NOISE_STREAM_S = 30.0
+ROOMS = 200  # rooms drawn per group, each used for many clips
+PHRASE_ROOM_P = 0.7  # share of phrases heard through a room: reverberant phrases are the hard ones
+STREAM_ROOM_P = 0.5  # share of negative streams (more left clean speech's false accepts uncaught)
 EMBED_BATCH = 64
 VOICE_WARP_P, EQUALIZE_P = 0.8, 0.7  # share of utterances and streams given another voice
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"  # of the code that makes a group; its settings are in the key (`AUGMENTATION`)
 POSITIVE, NEGATIVE, IGNORED = 1, 0, -1
+# Every setting augmentation draws from, part of each group's cache key: a changed setting
+# rebuilds the groups instead of reusing clips augmented the old way.
+AUGMENTATION = (ROOMS, PHRASE_ROOM_P, STREAM_ROOM_P, VOICE_WARP_P, EQUALIZE_P, augment.RT60_RANGE,
+                augment.MAX_IMAGE_ORDER, augment.VOICE_WARP_RANGE, augment.EQ_RANGE_DB)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,7 +174,7 @@ class Backgrounds:
     def __init__(self, background: Background, seed: int):
         self.speech = [s for s in background.speech if s.size > 16000]
         self.rng = np.random.default_rng(seed)
-        self.rooms = [augment.room_impulse_response(self.rng) for _ in range(40)]
+        self.rooms = [augment.room_impulse_response(self.rng) for _ in range(ROOMS)]
 
     def speech_piece(self, samples: int) -> np.ndarray:
         source = self.speech[self.rng.integers(len(self.speech))]
@@ -201,7 +208,7 @@ class Backgrounds:
             waveform = augment.equalize(waveform, self.rng)
         return waveform
 
-    def finish(self, waveform: np.ndarray, room_p: float = 0.5, noise_p: float = 0.75
+    def finish(self, waveform: np.ndarray, room_p: float = STREAM_ROOM_P, noise_p: float = 0.75
                ) -> np.ndarray:
         """A room (maybe), noise at 0-25 dB SNR (maybe, else a faint floor), a random peak level."""
         if self.rng.random() < room_p:
@@ -219,7 +226,7 @@ def place(utterance: np.ndarray, backgrounds: Backgrounds) -> tuple[np.ndarray, 
     rng = backgrounds.rng
     first, last = augment.speech_extent(utterance)
     words = utterance[first:last]
-    if rng.random() < 0.5:
+    if rng.random() < PHRASE_ROOM_P:
         words = backgrounds.room(words)  # the tail rings on past the words' end
     end = int(rng.integers(*PHRASE_END_RANGE))
     length = last - first
@@ -250,7 +257,8 @@ def window_labels(start: int, end: int, positive: bool) -> np.ndarray:
 
 
 def _cache_path(name: str, parts: list) -> str:
-    digest = hashlib.sha1(repr([CACHE_VERSION, _weights_digest(), *parts]).encode()).hexdigest()
+    digest = hashlib.sha1(repr([CACHE_VERSION, AUGMENTATION, _weights_digest(), *parts]).encode()
+                          ).hexdigest()
     return os.path.join(fileio.cache_dir("wakeword", "embeddings"), f"{name}-{digest[:16]}.npz")
 
 
