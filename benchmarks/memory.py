@@ -33,8 +33,7 @@ import soundfile
 from absl import app, flags
 
 from earshot import cli
-
-SAMPLE_RATE = 16000
+from earshot.audio import SAMPLE_RATE
 BOUND_GB = 1.5  # issue 10: peak resident set on a 4-hour recording, whatever the model
 WRITE_BLOCK_SECONDS = 60
 

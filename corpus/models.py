@@ -35,11 +35,11 @@ import soundfile
 from corpus import clips as clips_lib
 from corpus.clips import Clip
 from earshot import audio
+from earshot.audio import SAMPLE_RATE
 from earshot.errors import InvalidInput, UserError
 
 # What counts as bad input (dead letter) rather than a bug (which fails the job).
 BAD_INPUT_ERRORS = (UserError, OSError)
-SAMPLE_RATE = 16000
 
 
 @dataclasses.dataclass

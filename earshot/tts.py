@@ -119,7 +119,7 @@ def speakers(count: int, seed: int = 0) -> list[Speaker]:
     return list(chosen.values())
 
 
-def speak(text: str, speaker: Speaker, sample_rate: int = 16000) -> np.ndarray:
+def speak(text: str, speaker: Speaker, sample_rate: int = audio.SAMPLE_RATE) -> np.ndarray:
     """Speaks `text` in `speaker`'s voice.
 
     Returns:

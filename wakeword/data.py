@@ -43,6 +43,7 @@ import tensorflow as tf
 
 import speech_embedding
 from earshot import fileio, progress, tts
+from earshot.audio import SAMPLE_RATE
 from earshot.errors import InvalidInput
 from speech_embedding import pretrained
 from wakeword import augment, model as model_lib, phonemes, real_speech, text, voices
@@ -50,9 +51,9 @@ from wakeword import augment, model as model_lib, phonemes, real_speech, text, v
 CALIBRATION_VARIANTS = ("f5", "m7", "klatt4", "steph", "travis", "zac")
 TRAINING_VARIANTS = tuple(v for v in tts.VARIANTS if v not in CALIBRATION_VARIANTS)
 CLIP_SAMPLES = 40 * model_lib.HOP_SAMPLES  # 3.2 s: 31 embeddings, 16 windows
-PHRASE_END_RANGE = (int(1.9 * 16000), int(2.8 * 16000))
-POSITIVE_REACH = int(0.32 * 16000)  # a positive window ends at most this long after the phrase
-PARTIAL_MARGIN = int(0.3 * 16000)  # a window ending this long before the phrase's end is negative
+PHRASE_END_RANGE = (int(1.9 * SAMPLE_RATE), int(2.8 * SAMPLE_RATE))
+POSITIVE_REACH = int(0.32 * SAMPLE_RATE)  # a positive window ends at most this long after the phrase
+PARTIAL_MARGIN = int(0.3 * SAMPLE_RATE)  # a window ending this long before the phrase's end is negative
 STREAM_SENTENCES = 12  # sentences per ordinary-speech stream (about a minute)
 REAL_STREAM_S = 60.0  # real clips are joined into streams of about this long
 REAL_PAUSE_S = (0.2, 1.2)  # between two joined clips
@@ -165,7 +166,7 @@ class Backgrounds:
     """Sources of background sound for augmentation: noise colours, babble, speech."""
 
     def __init__(self, background: Background, seed: int):
-        self.speech = [s for s in background.speech if s.size > 16000]
+        self.speech = [s for s in background.speech if s.size > SAMPLE_RATE]
         self.rng = np.random.default_rng(seed)
         self.rooms = [augment.room_impulse_response(self.rng) for _ in range(40)]
 
@@ -335,8 +336,8 @@ def speech_streams(sentences: list[str], variants: tuple[str, ...], minutes: flo
 def noise_streams(minutes: float, seed: int) -> list[np.ndarray]:
     """Non-speech: coloured noise (steady or modulated), tones and chords, near silence."""
     rng = np.random.default_rng(seed)
-    samples = int(NOISE_STREAM_S * 16000)
-    t = np.arange(samples) / 16000
+    samples = int(NOISE_STREAM_S * SAMPLE_RATE)
+    t = np.arange(samples) / SAMPLE_RATE
     streams = []
     for index in range(max(1, int(round(minutes * 60 / NOISE_STREAM_S)))):
         kind = index % 4
@@ -362,10 +363,10 @@ def joined(clips, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     streams, pieces, length = [], [], 0
     for clip in clips:
-        pause = np.zeros(int(rng.uniform(*REAL_PAUSE_S) * 16000), np.float32)
+        pause = np.zeros(int(rng.uniform(*REAL_PAUSE_S) * SAMPLE_RATE), np.float32)
         pieces += [clip, pause]
         length += clip.size + pause.size
-        if length >= REAL_STREAM_S * 16000:
+        if length >= REAL_STREAM_S * SAMPLE_RATE:
             streams.append(np.concatenate(pieces))
             pieces, length = [], 0
     if pieces:

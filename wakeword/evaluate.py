@@ -52,7 +52,7 @@ def _cached_scores(path: str, name: str, score) -> np.ndarray:
     cache = os.path.join(fileio.cache_dir("wakeword", "scores"), f"{name}-{digest}.npy")
     if os.path.exists(cache):
         return np.load(cache)
-    scores = score(audio.load(path, 16000))
+    scores = score(audio.load(path, audio.SAMPLE_RATE))
     with fileio.atomic_file(cache) as staging:
         np.save(staging, scores)
     return scores
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> None:
                                    or os.path.join(FLAGS.model, "evaluation_det.png"))
     manifest = runtime.Manifest.read(FLAGS.model)
     head = export.load_head(FLAGS.model)
-    models = {"earshot": (lambda path: export.file_scores(head, audio.load(path, 16000)),
+    models = {"earshot": (lambda path: export.file_scores(head, audio.load(path, audio.SAMPLE_RATE)),
                           detect.Detector(manifest.threshold, manifest.smoothing_hops,
                                           manifest.refractory_s))}
     if FLAGS.openwakeword:

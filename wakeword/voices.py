@@ -40,9 +40,8 @@ from xml.sax import saxutils
 import numpy as np
 
 from earshot import audio, fileio, progress, tts
+from earshot.audio import SAMPLE_RATE
 from wakeword import kokoro
-
-SAMPLE_RATE = 16000
 ENGINES = ("espeak-ng", "kokoro", "festival", "flite", "mbrola", "rhvoice", "pico", "piper")
 TRAINING_ENGINES_DEFAULT = ("espeak-ng", "kokoro", "festival")
 OPT_IN_ENGINES = ("mbrola", "rhvoice", "pico")  # Debian contrib and non-free
