@@ -17,7 +17,6 @@ Needs the `bench` extra: torch==2.13.0 (CPU), torchvggish==0.2 and onnx (+ onnxr
 
 from __future__ import annotations
 
-import hashlib
 import os
 import statistics
 import time
@@ -26,7 +25,7 @@ import numpy as np
 from absl import flags, logging
 
 from benchmarks import fixtures
-from earshot import cli
+from earshot import cache, cli
 from earshot.audio import SAMPLE_RATE
 
 # Pause before each timed run: the previous runtime's idle threads spin for a while (OpenMP,
@@ -67,16 +66,15 @@ def torchvggish_model(keras_model):
 
 def converted_model(weights_path: str, model, runtime: str, quantization: str) -> str:
     """Path of the TFLite or ONNX conversion of `weights_path`, made once and cached."""
-    from earshot import fileio
     from vggish import onnx_model, tflite
-    cache = fileio.cache_dir("vggish", "benchmark", runtime)
-    key = hashlib.sha1(os.path.abspath(weights_path).encode()).hexdigest()[:10]
-    path = os.path.join(cache, f"{key}_{int(os.path.getmtime(weights_path))}_{quantization}."
-                               f"{runtime}")
-    if not os.path.isfile(path):
+
+    def convert(staging: str) -> None:
         logging.info("converting to %s (%s), once", runtime, quantization)
-        {"onnx": onnx_model.write, "tflite": tflite.write}[runtime](model, path, quantization)
-    return path
+        {"onnx": onnx_model.write, "tflite": tflite.write}[runtime](model, staging, quantization)
+
+    key = [os.path.abspath(weights_path), os.path.getmtime(weights_path), quantization]
+    return cache.cached_file(cache.cache_path(("vggish", "benchmark", runtime), key,
+                                              f".{runtime}", digits=16), convert)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

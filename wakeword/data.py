@@ -32,8 +32,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import hashlib
-import os
 import random
 import time
 from typing import Iterator
@@ -42,7 +40,7 @@ import numpy as np
 import tensorflow as tf
 
 import speech_embedding
-from earshot import fileio, progress, tts
+from earshot import cache, progress, tts
 from earshot.audio import SAMPLE_RATE
 from earshot.errors import InvalidInput
 from speech_embedding import pretrained
@@ -132,8 +130,7 @@ class Group:
 
 
 def _weights_digest() -> str:
-    with open(pretrained.weights_path(), "rb") as weights_file:
-        return hashlib.sha1(weights_file.read()).hexdigest()[:12]
+    return cache.file_digest(pretrained.weights_path())[:12]
 
 
 @functools.cache
@@ -251,18 +248,12 @@ def window_labels(start: int, end: int, positive: bool) -> np.ndarray:
 
 
 def _cache_path(name: str, parts: list) -> str:
-    digest = hashlib.sha1(repr([CACHE_VERSION, _weights_digest(), *parts]).encode()).hexdigest()
-    return os.path.join(fileio.cache_dir("wakeword", "embeddings"), f"{name}-{digest[:16]}.npz")
+    return cache.cache_path(("wakeword", "embeddings"), [CACHE_VERSION, _weights_digest(), *parts],
+                            ".npz", name=name, digits=16)
 
 
 def _cached(path: str, build) -> Group:
-    if os.path.exists(path):
-        with np.load(path) as cached:
-            return Group(**{field: cached[field] for field in cached.files})
-    group = build()
-    with fileio.atomic_file(path) as staging:
-        np.savez(staging, **dataclasses.asdict(group))
-    return group
+    return Group(**cache.cached_npz(path, lambda: vars(build())))
 
 
 def clip_group(name: str, utterances: list[voices.Utterance], positive: bool,
@@ -395,7 +386,7 @@ def engine_speech(engine: str, sentences: list[str], minutes: float, seed: int
 def real_group(name: str, collection: real_speech.Collection, seed: int, augmented: bool,
                background: Background) -> Group:
     """Real speech as negative streams (augmented for training, as heard for calibration)."""
-    key = hashlib.sha1(repr([collection.names, int(collection.samples.size)]).encode()).hexdigest()
+    key = cache.digest([collection.names, int(collection.samples.size)])
     return stream_group(name, lambda: real_streams(collection, seed), seed, [key], background,
                         augmented)
 

@@ -21,14 +21,13 @@ WAV files and `events.json`:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import random
 
 import numpy as np
 
-from earshot import audio, fileio, progress
+from earshot import audio, cache, fileio, progress
 from earshot.audio import SAMPLE_RATE
 from wakeword import augment, phonemes, real_speech, text, voices
 
@@ -167,6 +166,6 @@ def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 123
 
 
 def default_folder(phrase: str, negative_hours: float, real_sources: tuple[str, ...]) -> str:
-    digest = hashlib.sha1(f"{VERSION}|{phrase}|{negative_hours}|{','.join(real_sources)}"
-                          .encode()).hexdigest()[:12]
-    return fileio.cache_dir("wakeword", "eval", digest)
+    return cache.cache_path(("wakeword", "eval"),
+                            f"{VERSION}|{phrase}|{negative_hours}|{','.join(real_sources)}",
+                            digits=12)

@@ -25,7 +25,6 @@ import concurrent.futures
 import dataclasses
 import fnmatch
 import functools
-import hashlib
 import importlib.util
 import os
 import random
@@ -39,7 +38,7 @@ from xml.sax import saxutils
 
 import numpy as np
 
-from earshot import audio, fileio, progress, tts
+from earshot import audio, cache, progress, tts
 from earshot.audio import SAMPLE_RATE
 from wakeword import kokoro
 ENGINES = ("espeak-ng", "kokoro", "festival", "flite", "mbrola", "rhvoice", "pico", "piper")
@@ -356,8 +355,7 @@ def say(utterance: Utterance) -> np.ndarray:
 
 def speech_cache_path(utterances: list[Utterance]) -> str:
     """Where `say_all` keeps the speech of exactly this list."""
-    digest = hashlib.sha1("\n".join(u.key for u in utterances).encode()).hexdigest()
-    return os.path.join(fileio.cache_dir("wakeword", "speech"), f"{digest}.npz")
+    return cache.cache_path(("wakeword", "speech"), "\n".join(u.key for u in utterances), ".npz")
 
 
 def say_all(utterances: list[Utterance], description: str) -> list[np.ndarray]:
@@ -369,11 +367,13 @@ def say_all(utterances: list[Utterance], description: str) -> list[np.ndarray]:
     Returns:
       float32 `[samples]` at 16 kHz per utterance.
     """
-    path = speech_cache_path(utterances)
-    if os.path.exists(path):
-        with np.load(path) as cached:
-            samples, ends = cached["samples"], cached["ends"]
-        return np.split(samples, ends[:-1]) if ends.size else []
+    stored = cache.cached_npz(speech_cache_path(utterances),
+                              lambda: _say_all(utterances, description))
+    return np.split(stored["samples"], stored["ends"][:-1]) if stored["ends"].size else []
+
+
+def _say_all(utterances: list[Utterance], description: str) -> dict[str, np.ndarray]:
+    """`say` of each utterance, joined: float32 `samples`, and `ends` (each one's end in it)."""
     for utterance in utterances:
         _check_text(utterance)
     for engine, voice in sorted({(u.engine, u.voice) for u in utterances}):
@@ -387,10 +387,8 @@ def say_all(utterances: list[Utterance], description: str) -> list[np.ndarray]:
                 f"speaking {description}", total=len(utterances)))
         finally:
             pool.shutdown(cancel_futures=True)
-    with fileio.atomic_file(path) as staging:
-        np.savez(staging, samples=np.concatenate(spoken) if spoken else np.zeros(0, np.float32),
-                 ends=np.cumsum([s.size for s in spoken]))
-    return spoken
+    return {"samples": np.concatenate(spoken) if spoken else np.zeros(0, np.float32),
+            "ends": np.cumsum([s.size for s in spoken])}
 
 
 def is_held_out(utterance: Utterance) -> bool:
