@@ -243,14 +243,6 @@ def _check_text(utterance: Utterance) -> None:
                          f"{utterance.text!r} (only {', '.join(PHONEME_ENGINES)} read them)")
 
 
-def _espeak_command(program: str, utterance: Utterance, path: str, text_path: str) -> list[str]:
-    command = [program, "-v", utterance.voice, "-s", str(int(175 * utterance.rate)),
-               "-g", str(utterance.gap), "-w", path]
-    if utterance.pitch:
-        command += ["-p", str(utterance.pitch)]
-    return command + ["-f", text_path]
-
-
 def _flite_command(program: str, utterance: Utterance, path: str, text_path: str) -> list[str]:
     command = [program, "-voice", utterance.voice, "-f", text_path, "-o", path,
                "--setf", f"duration_stretch={1.0 / utterance.rate:.3f}"]
@@ -295,9 +287,8 @@ def _piper_command(program: str, utterance: Utterance, path: str, text_path: str
             "--length-scale", f"{1.0 / utterance.rate:.3f}"]
 
 
-COMMANDS = {"espeak-ng": _espeak_command, "mbrola": _espeak_command, "flite": _flite_command,
-            "festival": _festival_command, "rhvoice": _rhvoice_command, "pico": _pico_command,
-            "piper": _piper_command}
+COMMANDS = {"flite": _flite_command, "festival": _festival_command, "rhvoice": _rhvoice_command,
+            "pico": _pico_command, "piper": _piper_command}
 
 
 def _say_subprocess(utterance: Utterance) -> np.ndarray:
@@ -308,7 +299,7 @@ def _say_subprocess(utterance: Utterance) -> np.ndarray:
             text_file.write(utterance.text + "\n")
         command = COMMANDS[utterance.engine](program, utterance, path, text_path)
         result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not os.path.exists(path) or os.path.getsize(path) < 100:
+        if result.returncode != 0 or not os.path.exists(path) or os.path.getsize(path) < tts.MIN_WAV_BYTES:
             raise tts.TTSError(f"{' '.join(command)} failed: {result.stderr.strip()[-300:]}")
         return audio.load(path, SAMPLE_RATE)
 
@@ -317,11 +308,10 @@ def espeak_ipa(text: str, language: str) -> str:
     """The IPA of `text` (words, or espeak-ng phonemes `[[...]]`) as espeak-ng `language`
     reads it, one line; Kokoro reads it."""
     require("espeak-ng")
-    result = subprocess.run([tts.ESPEAK, "-q", "--ipa", "-v", language, "--stdin"], input=text,
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0 or not result.stdout.strip():
-        raise tts.TTSError(f"espeak-ng --ipa {text!r} failed: {result.stderr.strip()[-300:]}")
-    return " ".join(result.stdout.split())
+    lines = tts.phonemes(text, language, ipa=True)
+    if not lines:
+        raise tts.TTSError(f"espeak-ng --ipa {text!r} gave no phonemes")
+    return " ".join(lines)
 
 
 def _kokoro_arguments(utterance: Utterance) -> tuple[str, str, float, bool]:
@@ -335,6 +325,9 @@ def _kokoro_arguments(utterance: Utterance) -> tuple[str, str, float, bool]:
 def _say(utterance: Utterance, kokoro_synthesize: Callable[..., np.ndarray]) -> np.ndarray:
     if utterance.engine == "kokoro":
         return kokoro_synthesize(*_kokoro_arguments(utterance))
+    if utterance.engine in ("espeak-ng", "mbrola"):
+        return tts.synthesize(utterance.text, utterance.voice, utterance.pitch or None,
+                              int(tts.DEFAULT_SPEED * utterance.rate), utterance.gap)
     return _say_subprocess(utterance)
 
 
