@@ -68,7 +68,7 @@ def run_in_child(run: str, wav: str, one_pass: bool, models: dict[str, str]) -> 
         if one_pass:
             # What `embed` ran before chunking: the compiled model over the whole clip.
             waveform = audio.load(wav, SAMPLE_RATE)
-            speech_embedding_embed._embedder()(waveform[np.newaxis]).numpy()
+            speech_embedding_embed.compiled()(waveform[np.newaxis]).numpy()
         else:
             speech_embedding_embed.embed(wav)
     elif run == "vggish":

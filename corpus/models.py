@@ -204,8 +204,6 @@ class SpeechEmbeddingModel(ClipModel):
     name = "speech_embedding"
 
     def __init__(self):
-        import tensorflow as tf
-
         import speech_embedding
         from speech_embedding import embedding, model as model_lib
 
@@ -216,10 +214,8 @@ class SpeechEmbeddingModel(ClipModel):
         # A row holds one full chunk of `embed`'s (60 s), or many shorter passes.
         chunk = model_lib.MIN_SAMPLES + (embedding.CHUNK_EMBEDDINGS - 1) * model_lib.HOP_SAMPLES
         self.row_samples = -(-chunk // model_lib.HOP_SAMPLES) * model_lib.HOP_SAMPLES
-        network = speech_embedding.load()
-        forward = tf.function(lambda waveforms: network(waveforms, training=False),
-                              input_signature=[tf.TensorSpec([None, None], tf.float32)])
-        self._network = lambda waveform: forward(waveform).numpy()[0, :, 0, :]
+        forward = embedding.compiled()
+        self._network = lambda waveform: forward(waveform).numpy()[0]
 
     def embed_clips(self, batch: Sequence[tuple[Clip, str]]) -> list[Result]:
         passes = _PackedPasses(self._network, self.row_samples, self._model_lib.HOP_SAMPLES,

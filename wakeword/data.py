@@ -31,19 +31,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import random
 import time
 from typing import Iterator
 
 import numpy as np
-import tensorflow as tf
 
 import speech_embedding
 from earshot import cache, progress, tts
 from earshot.audio import SAMPLE_RATE
 from earshot.errors import InvalidInput
-from speech_embedding import pretrained
+from speech_embedding import embedding as embedding_lib, pretrained
 from wakeword import augment, model as model_lib, phonemes, real_speech, text, voices
 
 CALIBRATION_VARIANTS = ("f5", "m7", "klatt4", "steph", "travis", "zac")
@@ -133,20 +131,9 @@ def _weights_digest() -> str:
     return cache.file_digest(pretrained.weights_path())[:12]
 
 
-@functools.cache
-def _embedder():
-    embedding = speech_embedding.load()
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
-    def run(waveforms):
-        return embedding(waveforms, training=False)[:, :, 0, :]
-
-    return run
-
-
 def embed_clips(clips: np.ndarray, description: str) -> np.ndarray:
     """float32 `[n, samples]` clips -> `[n, T, 96]`, in batches."""
-    out = [_embedder()(clips[i:i + EMBED_BATCH]).numpy()
+    out = [embedding_lib.compiled()(clips[i:i + EMBED_BATCH]).numpy()
            for i in progress.track(range(0, len(clips), EMBED_BATCH), f"embedding {description}")]
     return np.concatenate(out) if out else np.zeros((0, 0, 96), np.float32)
 
