@@ -1,9 +1,9 @@
 """The models a corpus job runs, each behind one interface: many clips in, rows per clip out.
 
-`ClipModel.embed_clips` takes a batch of clips (with local paths) and returns, per clip,
-an `Embedding` or the error that made it bad input. Loading happens once per worker (the
-pipeline's model handler keeps the instance), and each model batches across clips where
-that leaves its numbers as they are:
+`ClipModel.embed_clips` (the interface, `corpus.clip_model`) takes a batch of clips (with
+local paths) and returns, per clip, an `Embedding` or the error that made it bad input.
+Loading happens once per worker (the pipeline's model handler keeps the instance), and each
+model batches across clips where that leaves its numbers as they are:
 
 * speech_embedding: every clip is cut into the passes `speech_embedding.embed` makes
   (`speech_embedding.embedding.passes`: the same chunks, the same rows kept of each), and
@@ -33,46 +33,11 @@ import numpy as np
 import soundfile
 
 from corpus import clips as clips_lib
+from corpus.clip_model import BAD_INPUT_ERRORS, ClipModel, Embedding, Result
 from corpus.clips import Clip
 from earshot import audio
 from earshot.audio import SAMPLE_RATE
-from earshot.errors import InvalidInput, UserError
-
-# What counts as bad input (dead letter) rather than a bug (which fails the job).
-BAD_INPUT_ERRORS = (UserError, OSError)
-
-
-@dataclasses.dataclass
-class Embedding:
-    """What a model makes of one clip.
-
-    Attributes:
-      rows: float32 `[n, size]`.
-      offsets: float32 `[n]`, seconds from the clip's start to the start of each row's window.
-      seconds: length of the clip's audio.
-      window_seconds: audio one row sees (a speaker vector: the whole clip).
-      codes: uint8 `[n, 128]` AudioSet codes (VGGish only), else None.
-    """
-
-    rows: np.ndarray
-    offsets: np.ndarray
-    seconds: float
-    window_seconds: float
-    codes: np.ndarray | None = None
-
-
-Result = Embedding | Exception
-
-
-class ClipModel:
-    """A loaded model; subclasses set the class attributes and implement `embed_clips`."""
-
-    name: str = ""
-    size: int = 0  # floats per row
-
-    def embed_clips(self, batch: Sequence[tuple[Clip, str]]) -> list[Result]:
-        """[(clip, local path)] -> per clip an Embedding, or the bad-input error it raised."""
-        raise NotImplementedError
+from earshot.errors import InvalidInput
 
 
 def _guarded(function: Callable[[], Embedding]) -> Result:
