@@ -44,6 +44,7 @@ from absl import flags
 
 from corpus import synthetic
 from earshot import cli, tts
+from earshot.audio import SAMPLE_RATE
 
 FLAGS = flags.FLAGS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,13 +84,14 @@ def write_short_and_long(folder: str, count: int) -> tuple[str, str]:
     speaker = tts.speakers(1, seed=3)[0]
     speech = np.concatenate([tts.speak(sentence, speaker) for sentence in
                              tts.HARVARD_SENTENCES[:10]])
-    total = np.resize(speech, count * 16000)
+    total = np.resize(speech, count * SAMPLE_RATE)
     os.makedirs(os.path.join(folder, "short"))
     for index in range(count):
         soundfile.write(os.path.join(folder, "short", f"{index:05d}.wav"),
-                        total[index * 16000:(index + 1) * 16000], 16000, subtype="PCM_16")
+                        total[index * SAMPLE_RATE:(index + 1) * SAMPLE_RATE], SAMPLE_RATE,
+                        subtype="PCM_16")
     long_path = os.path.join(folder, "long.wav")
-    soundfile.write(long_path, total, 16000, subtype="PCM_16")
+    soundfile.write(long_path, total, SAMPLE_RATE, subtype="PCM_16")
     return os.path.join(folder, "short", "*.wav"), long_path
 
 

@@ -8,8 +8,7 @@ from typing import Callable
 import numpy as np
 
 from earshot import tts
-
-SAMPLE_RATE = 16000
+from earshot.audio import SAMPLE_RATE
 WARMUP_HOPS = 25  # run untimed first: LiteRT and onnxruntime set up on the first calls
 
 

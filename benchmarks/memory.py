@@ -33,8 +33,7 @@ import soundfile
 from absl import app, flags
 
 from earshot import cli
-
-SAMPLE_RATE = 16000
+from earshot.audio import SAMPLE_RATE
 BOUND_GB = 1.5  # issue 10: peak resident set on a 4-hour recording, whatever the model
 WRITE_BLOCK_SECONDS = 60
 
@@ -69,7 +68,7 @@ def run_in_child(run: str, wav: str, one_pass: bool, models: dict[str, str]) -> 
         if one_pass:
             # What `embed` ran before chunking: the compiled model over the whole clip.
             waveform = audio.load(wav, SAMPLE_RATE)
-            speech_embedding_embed._embedder()(waveform[np.newaxis]).numpy()
+            speech_embedding_embed.compiled()(waveform[np.newaxis]).numpy()
         else:
             speech_embedding_embed.embed(wav)
     elif run == "vggish":

@@ -48,12 +48,12 @@ def reference_batch_fn(settings, background):
             padding = [[max(shift, 0), max(-shift, 0)], [0, 0]]
             offset = [max(-shift, 0), 0]
             noise = background[int(rng.integers(len(background)))]
-            start = int(rng.integers(0, len(noise) - 16000))
+            start = int(rng.integers(0, len(noise) - settings.desired_samples))
             rows.append(one_clip(
                 tf.constant(entry["file"]),
                 tf.constant(0.0 if entry["label"] == "_silence_" else 1.0),
                 tf.constant(padding, tf.int32), tf.constant(offset, tf.int32),
-                tf.constant(noise[start:start + 16000, None]),
+                tf.constant(noise[start:start + settings.desired_samples, None]),
                 tf.constant(rng.uniform(0, 0.1), tf.float32)))
         return np.stack([r.numpy() for r in rows])
 

@@ -23,6 +23,7 @@ from absl import flags
 import speech_embedding
 from benchmarks import openwakeword
 from earshot import cli, tts
+from earshot.audio import SAMPLE_RATE
 from speech_embedding import pretrained
 
 FLAGS = flags.FLAGS
@@ -33,8 +34,8 @@ def _speech(seconds: float) -> np.ndarray:
     """Synthesized speech, repeated to `seconds` seconds, float32 in [-1, 1] at 16 kHz."""
     phrase = tts.speak("set a timer for ten minutes and then turn on the kitchen lights",
                        tts.speakers(1)[0])
-    repeats = int(np.ceil(seconds * 16000 / phrase.size))
-    return np.tile(phrase, repeats)[:int(seconds * 16000)]
+    repeats = int(np.ceil(seconds * SAMPLE_RATE / phrase.size))
+    return np.tile(phrase, repeats)[:int(seconds * SAMPLE_RATE)]
 
 
 def _median_seconds(run, repeats: int) -> float:

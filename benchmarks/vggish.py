@@ -17,7 +17,6 @@ Needs the `bench` extra: torch==2.13.0 (CPU), torchvggish==0.2 and onnx (+ onnxr
 
 from __future__ import annotations
 
-import hashlib
 import os
 import statistics
 import time
@@ -26,7 +25,8 @@ import numpy as np
 from absl import flags, logging
 
 from benchmarks import fixtures
-from earshot import cli
+from earshot import cache, cli
+from earshot.audio import SAMPLE_RATE
 
 # Pause before each timed run: the previous runtime's idle threads spin for a while (OpenMP,
 # Eigen), and would otherwise slow whichever variant comes next.
@@ -38,7 +38,7 @@ FLAGS = flags.FLAGS
 def benchmark_audio(seconds: float) -> np.ndarray:
     """Deterministic float32 16 kHz test audio: a chirp over tones over noise."""
     rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * 16000)) / 16000
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
     signal = (0.3 * np.sin(2 * np.pi * (200 + 60 * t) * t) + 0.2 * np.sin(2 * np.pi * 440 * t)
               + 0.1 * rng.standard_normal(t.size))
     return np.clip(signal, -1, 1).astype(np.float32)
@@ -66,16 +66,15 @@ def torchvggish_model(keras_model):
 
 def converted_model(weights_path: str, model, runtime: str, quantization: str) -> str:
     """Path of the TFLite or ONNX conversion of `weights_path`, made once and cached."""
-    from earshot import fileio
     from vggish import onnx_model, tflite
-    cache = fileio.cache_dir("vggish", "benchmark", runtime)
-    key = hashlib.sha1(os.path.abspath(weights_path).encode()).hexdigest()[:10]
-    path = os.path.join(cache, f"{key}_{int(os.path.getmtime(weights_path))}_{quantization}."
-                               f"{runtime}")
-    if not os.path.isfile(path):
+
+    def convert(staging: str) -> None:
         logging.info("converting to %s (%s), once", runtime, quantization)
-        {"onnx": onnx_model.write, "tflite": tflite.write}[runtime](model, path, quantization)
-    return path
+        {"onnx": onnx_model.write, "tflite": tflite.write}[runtime](model, staging, quantization)
+
+    key = [os.path.abspath(weights_path), os.path.getmtime(weights_path), quantization]
+    return cache.cached_file(cache.cache_path(("vggish", "benchmark", runtime), key,
+                                              f".{runtime}", digits=16), convert)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -104,10 +103,10 @@ def main(argv: list[str]) -> None:
 
     def run_torch() -> np.ndarray:
         with torch.no_grad():
-            examples = torchvggish.vggish_input.waveform_to_examples(waveform, 16000)
+            examples = torchvggish.vggish_input.waveform_to_examples(waveform, SAMPLE_RATE)
             return torch_model(examples).numpy()
 
-    variants = {"earshot keras float32": lambda: embedder(waveform, 16000)}
+    variants = {"earshot keras float32": lambda: embedder(waveform, SAMPLE_RATE)}
     runners = {}
     for quantization in tflite.QUANTIZATIONS:
         runners[f"earshot tflite {quantization}"] = examples_embedder.TfliteEmbedder(
@@ -118,7 +117,7 @@ def main(argv: list[str]) -> None:
             converted_model(weights_path, embedder.model, "onnx", quantization),
             num_threads=threads)
     for name, runner in runners.items():
-        variants[name] = lambda runner=runner: runner(waveform, 16000)
+        variants[name] = lambda runner=runner: runner(waveform, SAMPLE_RATE)
     variants["torchvggish 0.2 float32"] = run_torch
 
     outputs = {name: run() for name, run in variants.items()}  # Warm-up, and the results.

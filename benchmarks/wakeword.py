@@ -25,6 +25,7 @@ from absl import flags
 
 from benchmarks import hop_timing
 from earshot import cli
+from earshot.audio import SAMPLE_RATE
 from wakeword import openwakeword, runtime
 
 FLAGS = flags.FLAGS
@@ -37,7 +38,7 @@ def _untrained_model(directory: str) -> str:
     content = model_lib.WakeWordStep(speech_embedding.load(), head).to_tflite()
     with open(f"{directory}/{runtime.MODEL_NAME}", "wb") as out:
         out.write(content)
-    runtime.Manifest("benchmark", 0.5, 1, 2.0, 16000, 1280, 24, 0.5).write(
+    runtime.Manifest("benchmark", 0.5, 1, 2.0, SAMPLE_RATE, 1280, 24, 0.5).write(
         f"{directory}/{runtime.MANIFEST_NAME}")
     return directory
 

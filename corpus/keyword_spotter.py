@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from corpus import clips as clips_lib
 from corpus.clips import Clip
-from corpus.models import BAD_INPUT_ERRORS, ClipModel, Embedding, Result
+from corpus.clip_model import BAD_INPUT_ERRORS, ClipModel, Embedding, Result
 from earshot import audio
 from earshot.errors import InvalidInput
 from speech_commands import features, run_folder

@@ -1,9 +1,9 @@
 """The models a corpus job runs, each behind one interface: many clips in, rows per clip out.
 
-`ClipModel.embed_clips` takes a batch of clips (with local paths) and returns, per clip,
-an `Embedding` or the error that made it bad input. Loading happens once per worker (the
-pipeline's model handler keeps the instance), and each model batches across clips where
-that leaves its numbers as they are:
+`ClipModel.embed_clips` (the interface, `corpus.clip_model`) takes a batch of clips (with
+local paths) and returns, per clip, an `Embedding` or the error that made it bad input.
+Loading happens once per worker (the pipeline's model handler keeps the instance), and each
+model batches across clips where that leaves its numbers as they are:
 
 * speech_embedding: every clip is cut into the passes `speech_embedding.embed` makes
   (`speech_embedding.embedding.passes`: the same chunks, the same rows kept of each), and
@@ -33,46 +33,11 @@ import numpy as np
 import soundfile
 
 from corpus import clips as clips_lib
+from corpus.clip_model import BAD_INPUT_ERRORS, ClipModel, Embedding, Result
 from corpus.clips import Clip
 from earshot import audio
-from earshot.errors import InvalidInput, UserError
-
-# What counts as bad input (dead letter) rather than a bug (which fails the job).
-BAD_INPUT_ERRORS = (UserError, OSError)
-SAMPLE_RATE = 16000
-
-
-@dataclasses.dataclass
-class Embedding:
-    """What a model makes of one clip.
-
-    Attributes:
-      rows: float32 `[n, size]`.
-      offsets: float32 `[n]`, seconds from the clip's start to the start of each row's window.
-      seconds: length of the clip's audio.
-      window_seconds: audio one row sees (a speaker vector: the whole clip).
-      codes: uint8 `[n, 128]` AudioSet codes (VGGish only), else None.
-    """
-
-    rows: np.ndarray
-    offsets: np.ndarray
-    seconds: float
-    window_seconds: float
-    codes: np.ndarray | None = None
-
-
-Result = Embedding | Exception
-
-
-class ClipModel:
-    """A loaded model; subclasses set the class attributes and implement `embed_clips`."""
-
-    name: str = ""
-    size: int = 0  # floats per row
-
-    def embed_clips(self, batch: Sequence[tuple[Clip, str]]) -> list[Result]:
-        """[(clip, local path)] -> per clip an Embedding, or the bad-input error it raised."""
-        raise NotImplementedError
+from earshot.audio import SAMPLE_RATE
+from earshot.errors import InvalidInput
 
 
 def _guarded(function: Callable[[], Embedding]) -> Result:
@@ -204,8 +169,6 @@ class SpeechEmbeddingModel(ClipModel):
     name = "speech_embedding"
 
     def __init__(self):
-        import tensorflow as tf
-
         import speech_embedding
         from speech_embedding import embedding, model as model_lib
 
@@ -216,10 +179,8 @@ class SpeechEmbeddingModel(ClipModel):
         # A row holds one full chunk of `embed`'s (60 s), or many shorter passes.
         chunk = model_lib.MIN_SAMPLES + (embedding.CHUNK_EMBEDDINGS - 1) * model_lib.HOP_SAMPLES
         self.row_samples = -(-chunk // model_lib.HOP_SAMPLES) * model_lib.HOP_SAMPLES
-        network = speech_embedding.load()
-        forward = tf.function(lambda waveforms: network(waveforms, training=False),
-                              input_signature=[tf.TensorSpec([None, None], tf.float32)])
-        self._network = lambda waveform: forward(waveform).numpy()[0, :, 0, :]
+        forward = embedding.compiled()
+        self._network = lambda waveform: forward(waveform).numpy()[0]
 
     def embed_clips(self, batch: Sequence[tuple[Clip, str]]) -> list[Result]:
         passes = _PackedPasses(self._network, self.row_samples, self._model_lib.HOP_SAMPLES,

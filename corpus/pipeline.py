@@ -34,7 +34,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from absl import logging
 
 from corpus import clips as clips_lib
-from corpus import models
+from corpus import clip_model, models
 from corpus.clips import Clip
 from earshot import progress
 from earshot.errors import InvalidInput, UserError
@@ -94,10 +94,10 @@ def _counter(name: str):
     return Metrics.counter(NAMESPACE, name)
 
 
-class ClipModelHandler(ModelHandler[Clip, PredictionResult, models.ClipModel]):
+class ClipModelHandler(ModelHandler[Clip, PredictionResult, clip_model.ClipModel]):
     """RunInference's view of a `corpus.models` model: batches of clips in, per-clip results.
 
-    Each result's `inference` is a `models.Embedding` or the bad-input error of that clip,
+    Each result's `inference` is a `clip_model.Embedding` or the bad-input error of that clip,
     so one bad file never fails the batch it shares with good ones.
     """
 
@@ -108,22 +108,22 @@ class ClipModelHandler(ModelHandler[Clip, PredictionResult, models.ClipModel]):
         self._job = job
         self._progress: _Progress | None = None
 
-    def load_model(self) -> models.ClipModel:
+    def load_model(self) -> clip_model.ClipModel:
         if self._job.tf_threads:
             _set_tf_threads(self._job.tf_threads)
         return models.load(self._job.model, self._job.model_path, **dict(self._job.model_options))
 
-    def run_inference(self, batch: Sequence[Clip], model: models.ClipModel,
+    def run_inference(self, batch: Sequence[Clip], model: clip_model.ClipModel,
                       inference_args: dict[str, Any] | None = None
                       ) -> Iterable[PredictionResult]:
-        results: list[models.Result | None] = [None] * len(batch)
+        results: list[clip_model.Result | None] = [None] * len(batch)
         with contextlib.ExitStack() as local_files:
             readable = []
             for index, clip in enumerate(batch):
                 try:
                     readable.append((index, clip, local_files.enter_context(
                         clips_lib.local_file(clip.path))))
-                except models.BAD_INPUT_ERRORS as error:
+                except clip_model.BAD_INPUT_ERRORS as error:
                     results[index] = error
             embedded = model.embed_clips([(clip, path) for _, clip, path in readable])
             for (index, _, _), result in zip(readable, embedded):
@@ -149,9 +149,9 @@ class _Progress:
         self.clips = self.dead = 0
         self.seconds = 0.0
 
-    def add(self, results: Sequence[models.Result]) -> None:
+    def add(self, results: Sequence[clip_model.Result]) -> None:
         for result in results:
-            if isinstance(result, models.Embedding):
+            if isinstance(result, clip_model.Embedding):
                 self.clips += 1
                 self.seconds += result.seconds
             else:
@@ -209,14 +209,14 @@ class _SplitResults(beam.DoFn):
 
 # The records are TensorFlow protos: `corpus.records` (and TensorFlow) load in the workers that
 # write them, so the launching process starts the workers without loading TensorFlow (2-3 s).
-def _float_record(embedded: tuple[Clip, models.Embedding], model_name: str) -> bytes:
+def _float_record(embedded: tuple[Clip, clip_model.Embedding], model_name: str) -> bytes:
     from corpus import records
     clip, embedding = embedded
     return records.float_example(clip, model_name, embedding.window_seconds, embedding.seconds,
                                  embedding.rows, embedding.offsets)
 
 
-def _audioset_record(clip: Clip, embedding: models.Embedding) -> bytes:
+def _audioset_record(clip: Clip, embedding: clip_model.Embedding) -> bytes:
     from corpus import records
     return records.audioset_example(clip, embedding.seconds, embedding.codes)
 

@@ -15,11 +15,11 @@ import numpy as np
 import soundfile
 
 from earshot import tts
+from earshot.audio import SAMPLE_RATE
 
 CLASSES = ("speech", "tone", "noise")
 # (extension, sample rate, channels) in turn.
-FORMATS = ((".wav", 16000, 1), (".wav", 44100, 2), (".flac", 22050, 1))
-SPEECH_RATE = 16000
+FORMATS = ((".wav", SAMPLE_RATE, 1), (".wav", 44100, 2), (".flac", 22050, 1))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,19 +33,19 @@ def _speech(seconds: float, index: int) -> np.ndarray:
     speaker = tts.speakers(1, seed=index)[0]
     pieces, held = [], 0
     sentence = index
-    while held < seconds * SPEECH_RATE:
+    while held < seconds * SAMPLE_RATE:
         pieces.append(tts.speak(tts.HARVARD_SENTENCES[sentence % len(tts.HARVARD_SENTENCES)],
                                 speaker))
         held += pieces[-1].size
         sentence += 1
-    return np.concatenate(pieces)[:round(seconds * SPEECH_RATE)]
+    return np.concatenate(pieces)[:round(seconds * SAMPLE_RATE)]
 
 
 def _signal(label: int, seconds: float, rate: int, rng: np.random.Generator) -> np.ndarray:
     """Mono float64 `[seconds * rate]` of class `label`."""
     if label == 0:
         speech = _speech(seconds, int(rng.integers(1 << 16)))
-        return np.interp(np.arange(round(seconds * rate)) * SPEECH_RATE / rate,
+        return np.interp(np.arange(round(seconds * rate)) * SAMPLE_RATE / rate,
                          np.arange(speech.size), speech)
     t = np.arange(round(seconds * rate)) / rate
     if label == 1:

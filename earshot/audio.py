@@ -19,6 +19,9 @@ from earshot.errors import UserError
 
 AudioSource = Union[str, os.PathLike, np.ndarray]
 
+# The rate every model here takes, in Hz: each package loads and resamples its input to it.
+SAMPLE_RATE = 16000
+
 # Containers libsndfile decodes; checked up front so the error names the format, not libsndfile.
 SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3")
 # Subtypes whose samples are stored as given, so a value outside [-1, 1] is a real error.

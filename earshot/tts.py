@@ -77,6 +77,9 @@ HARVARD_SENTENCES = (
 )
 PITCH_RANGE = (20, 80)   # espeak-ng -p, 0..99
 SPEED_RANGE = (120, 190)  # espeak-ng -s, words per minute
+DEFAULT_SPEED = 175  # espeak-ng's own -s, words per minute
+# Bytes of a WAV that holds next to nothing (a 44-byte header, a few samples): said nothing.
+MIN_WAV_BYTES = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,21 +122,68 @@ def speakers(count: int, seed: int = 0) -> list[Speaker]:
     return list(chosen.values())
 
 
-def speak(text: str, speaker: Speaker, sample_rate: int = 16000) -> np.ndarray:
+def speak(text: str, speaker: Speaker, sample_rate: int = audio.SAMPLE_RATE) -> np.ndarray:
     """Speaks `text` in `speaker`'s voice.
 
     Returns:
       float32 `[samples]` in [-1, 1] at `sample_rate` Hz, with the silence espeak-ng adds
       around the words left in.
     """
+    return synthesize(text, f"{speaker.accent}+{speaker.variant}", speaker.pitch, speaker.speed,
+                      sample_rate=sample_rate)
+
+
+def synthesize(text: str, voice: str, pitch: int | None = None, speed: int = DEFAULT_SPEED,
+               gap: int = 0, sample_rate: int = audio.SAMPLE_RATE) -> np.ndarray:
+    """espeak-ng saying `text` (words, or its phonemes as `[[h'eI dZ'A@vIs]]`) in `voice`.
+
+    Args:
+      voice: an espeak-ng voice, `accent+variant` (`en-gb+m2`) or an MBROLA one (`mb-us1`).
+      pitch: espeak-ng -p (0-99); None keeps the voice's own.
+      speed: words per minute (-s).
+      gap: extra pause between words (-g), in units of 10 ms.
+
+    Returns:
+      float32 `[samples]` in [-1, 1] at `sample_rate` Hz, with the silence espeak-ng adds
+      around the words left in.
+
+    Raises:
+      TTSError: nothing to say, espeak-ng missing, or it failed or said nothing.
+    """
     if not text.strip():
         raise TTSError("nothing to say: empty text")
-    espeak = require_espeak()
+    options = ["-v", voice, "-s", str(speed)]
+    options += ["-p", str(pitch)] if pitch is not None else []
+    options += ["-g", str(gap)] if gap else []
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "speech.wav")
-        command = [espeak, "-v", f"{speaker.accent}+{speaker.variant}", "-p", str(speaker.pitch),
-                   "-s", str(speaker.speed), "-w", path, text]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not os.path.exists(path):
-            raise TTSError(f"{' '.join(command)} failed: {result.stderr.strip()}")
+        _run_espeak([*options, "-w", path], text)
+        if not os.path.exists(path) or os.path.getsize(path) < MIN_WAV_BYTES:
+            raise TTSError(f"espeak-ng {' '.join(options)} said nothing for {text!r}")
         return audio.load(path, sample_rate)
+
+
+def phonemes(text: str, voice: str, ipa: bool = False) -> list[str]:
+    """espeak-ng's phonemes of `text` in `voice`: its own alphabet (`h'eI dZ'A@vIs`, which it
+    reads back as `[[...]]`) or IPA.
+
+    Returns:
+      One string per line of espeak-ng's output (a clause: one per line of `text`, when each
+      line ends a sentence), blank lines dropped, runs of white space made one space.
+    """
+    stdout = _run_espeak(["-q", "--ipa" if ipa else "-x", "-v", voice], text)
+    return [" ".join(line.split()) for line in stdout.splitlines() if line.strip()]
+
+
+def _run_espeak(options: list[str], text: str) -> str:
+    """Runs espeak-ng with `options` on `text` (given on its standard input); its stdout.
+
+    Raises:
+      TTSError: espeak-ng is missing or failed (its error output is in the message).
+    """
+    command = [require_espeak(), *options, "--stdin"]
+    result = subprocess.run(command, input=text + "\n", capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        raise TTSError(f"{' '.join(command)} failed: {result.stderr.strip()[-300:]}")
+    return result.stdout

@@ -24,7 +24,6 @@ out of the root are refused with 403; anything else unknown is 404.
 from __future__ import annotations
 
 import collections
-import hashlib
 import html
 import http
 import os
@@ -35,6 +34,7 @@ from typing import Optional
 
 from absl import logging
 
+from earshot import cache
 from earshot import http as http_lib
 from earshot.http import Refused
 from export import archive
@@ -142,7 +142,7 @@ class ArchiveCache:
         with key_lock:
             path = self._built.get(key)
             if path is None:
-                name = hashlib.sha1(repr(key).encode()).hexdigest() + ".tar.gz"
+                name = cache.digest(key) + ".tar.gz"
                 path = archive.write(model_dir, os.path.join(self.directory, name))
                 logging.info("built %s for %s", path, model_dir)
                 with self._lock:

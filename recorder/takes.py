@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from earshot import audio
+from earshot.audio import SAMPLE_RATE
 from earshot.errors import UserError
-
-SAMPLE_RATE = 16000
 # Extra recording time for the reaction to the prompt; the server keeps the loudest clip.
 RECORD_MARGIN_SECONDS = 0.5
 # Level frames: 30 ms, the Speech Commands analysis window.

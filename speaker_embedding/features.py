@@ -19,7 +19,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-SAMPLE_RATE = 16000      # Hz
+from earshot.audio import SAMPLE_RATE
 WINDOW_SECONDS = 0.025   # 25 ms analysis window
 HOP_SECONDS = 0.010      # 10 ms hop
 WINDOW_SAMPLES = 400     # WINDOW_SECONDS * SAMPLE_RATE

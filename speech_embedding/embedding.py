@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -23,13 +23,21 @@ CHUNK_EMBEDDINGS = 750
 
 
 @functools.cache
-def _embedder():
-    """The pretrained model behind one compiled function, built on first use."""
+def compiled() -> Callable[[tf.Tensor], tf.Tensor]:
+    """The pretrained model behind one compiled function, loaded on first use; shared by every
+    caller in the process (one model in memory, traced once for any batch and length).
+
+    The function takes float32 `[batch, samples]` (16 kHz, at least 12400 samples) and returns
+    float32 `[batch, 1 + (samples - 12400) // 1280, 96]`, in inference mode.
+
+    Raises:
+      WeightsNotFoundError: as `pretrained.load`.
+    """
     model = pretrained.load()
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
     def run(waveforms):
-        return model(waveforms, training=False)
+        return model(waveforms, training=False)[:, :, 0, :]
 
     return run
 
@@ -115,7 +123,7 @@ def embed_blocks(blocks: Iterable[np.ndarray], name: str = "audio",
       earshot.audio.AudioError: fewer than 12400 samples in all.
     """
     seconds_per_chunk = (chunk_embeddings - 1) * model_lib.HOP_SAMPLES / features.SAMPLE_RATE
-    rows = [_embedder()(chunk[np.newaxis]).numpy()[0, shared:, 0, :]
+    rows = [compiled()(chunk[np.newaxis]).numpy()[0, shared:]
             for chunk, shared in audio_lib.log_progress(
                 passes(blocks, name, chunk_embeddings), name, seconds_per_chunk)]
     return np.concatenate(rows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-SAMPLE_RATE = 16000
+from earshot.audio import SAMPLE_RATE
 STFT_WINDOW_SAMPLES = 400  # 25 ms
 STFT_HOP_SAMPLES = 160  # 10 ms
 FFT_LENGTH = 512

@@ -126,6 +126,21 @@ def test_synthetic_speakers_are_stable_and_distinct():
     assert np.max(np.abs(waveform)) > 0.1
 
 
+def test_espeak_synthesis_and_phonemes_share_one_caller():
+    """A speaker is espeak-ng options; phonemes come one per line, in its alphabet or IPA, and
+    its alphabet read back as `[[...]]` is spoken."""
+    speaker = tts.speakers(1, seed=4)[0]
+    numerics.assert_bit_exact(tts.speak("yes", speaker), tts.synthesize(
+        "yes", f"{speaker.accent}+{speaker.variant}", speaker.pitch, speaker.speed),
+        what="speak as synthesize")
+    assert tts.phonemes("hey jarvis.\nhello.", "en-us") == ["h'eI dZ'A@vIs", "h@l'oU"]
+    assert tts.phonemes("hey jarvis", "en-us", ipa=True) == ["hˈeɪ dʒˈɑːɹvɪs"]
+    spoken = tts.synthesize("[[h'eI dZ'A@vIs]]", "en-us+m3", gap=5)
+    assert spoken.size > tts.synthesize("[[h'eI dZ'A@vIs]]", "en-us+m3").size
+    with pytest.raises(tts.TTSError, match="nothing to say"):
+        tts.synthesize(" ", "en-us")
+
+
 def _write(path, data):
     path.write_bytes(data)
     return path

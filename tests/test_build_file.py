@@ -258,6 +258,18 @@ def test_every_project_dep_is_used(build, files):
     assert not problems, "\n".join(problems)
 
 
+# Targets the README says run without TensorFlow (the LiteRT runtime's base, the recorder).
+TENSORFLOW_FREE = (":earshot", ":recorder")
+
+
+@pytest.mark.parametrize("label", TENSORFLOW_FREE)
+def test_tensorflow_free_targets_reach_no_tensorflow(build, label):
+    reach = _closure(label, build)
+    required = set().union(*(build[dep].requirements for dep in reach))
+    assert not required & {"tensorflow", "keras"}, \
+        f"{label} reaches {sorted(d for d in reach if build[d].requirements & {'tensorflow'})}"
+
+
 def test_the_dependency_graph_has_no_cycle(build):
     assert not [label for label, target in build.items()
                 if any(label in _closure(dep, build) for dep in target.deps)]

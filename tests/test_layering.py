@@ -1,9 +1,11 @@
-"""Libraries below, thin command-line tools on top: no tool module imports another tool.
+"""Libraries below, thin command-line tools on top: no tool module imports another tool, and
+no module imports itself through others.
 
 A tool module is one with an `if __name__ == "__main__":` block. Whatever two tools share
 lives in a library module both import; a tool that needs another tool's work runs it as a
-program. Checked on the source with `ast`, over every package of the project, imports inside
-functions included.
+program. Two modules that import each other are one idea split in two, or an interface that
+belongs in a third module both import. Checked on the source with `ast`, over every package of
+the project, imports inside functions included.
 """
 
 import ast
@@ -63,6 +65,52 @@ def _imported(module: str, tree: ast.Module, known: set[str]) -> set[str]:
     return found
 
 
+def _dependencies(module: str, tree: ast.Module, known: set[str]) -> set[str]:
+    """The project modules whose names `tree` uses: `from a import b` counts as `a.b` when
+    that is a module, else as `a` (a name defined in `a`)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = module.rsplit(".", node.level)[0]
+                base = f"{parent}.{base}" if base else parent
+            for alias in node.names:
+                name = f"{base}.{alias.name}"
+                found.update([name] if name in known else [base] if base in known else [])
+    return found - {module}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    order, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        order[node] = low[node] = len(order)
+        stack.append(node)
+        on_stack.add(node)
+        for successor in sorted(graph[node]):
+            if successor not in order:
+                visit(successor)
+                low[node] = min(low[node], low[successor])
+            elif successor in on_stack:
+                low[node] = min(low[node], order[successor])
+        if low[node] == order[node]:
+            component = []
+            while not component or component[-1] != node:
+                component.append(stack.pop())
+                on_stack.discard(component[-1])
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in order:
+            visit(node)
+    return cycles
+
+
 MODULES = _modules()
 TOOLS = sorted(name for name, tree in MODULES.items() if _is_tool(tree))
 
@@ -80,3 +128,14 @@ def test_no_tool_imports_another_tool(tool):
     assert not imported_tools, f"{tool} imports the tool(s) {imported_tools}: move what they " \
                                "share into a library module"
 
+
+
+def test_cycles_are_found():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_imports_itself_through_others():
+    graph = {name: _dependencies(name, tree, set(MODULES)) for name, tree in MODULES.items()}
+    assert not _cycles(graph), "modules that import each other (move what they share into " \
+                               f"a module both import): {_cycles(graph)}"

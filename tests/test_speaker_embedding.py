@@ -17,8 +17,8 @@ from python_speech_features import base as psf
 
 import numerics
 from earshot import audio, cli
-from speaker_embedding import (checkpoints, dataset, embedder, evaluate, features, metrics,
-                               model as model_lib, synthesize, train, triplets)
+from speaker_embedding import (dataset, embedder, evaluate, features, metrics, model as model_lib,
+                               synthesize, trainer, triplets)
 from speaker_embedding import database
 from speaker_embedding.enroll import enroll
 from speaker_embedding.identify import identify
@@ -59,7 +59,7 @@ def voices(tmp_path_factory) -> str:
 def trained(voices, tmp_path_factory) -> str:
     """A tiny network trained for 8 steps; its folder."""
     model_dir = str(tmp_path_factory.mktemp("model"))
-    train.train(voices, model_dir, **TRAIN_ARGS)
+    trainer.train(voices, model_dir, **TRAIN_ARGS)
     return model_dir
 
 
@@ -255,9 +255,9 @@ def test_speaker_split_is_disjoint_and_seeded():
 
 def test_training_resumes_exactly_and_logs_to_tensorboard(voices, trained, tmp_path):
     interrupted = str(tmp_path / "interrupted")
-    train.train(voices, interrupted, stop_after=5, **TRAIN_ARGS)   # mid-pool of the triplet phase
-    assert checkpoints.latest(os.path.join(interrupted, "checkpoints")).endswith("ckpt-0000005.npz")
-    resumed = train.train(voices, interrupted, **TRAIN_ARGS)
+    trainer.train(voices, interrupted, stop_after=5, **TRAIN_ARGS)   # mid-pool of the triplet phase
+    assert tf.train.latest_checkpoint(os.path.join(interrupted, "checkpoints")).endswith("ckpt-5")
+    resumed = trainer.train(voices, interrupted, **TRAIN_ARGS)
     straight = embedder.load_model(trained)
     for a, b in zip(straight.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -275,7 +275,7 @@ def test_training_resumes_exactly_and_logs_to_tensorboard(voices, trained, tmp_p
 
 def test_training_refuses_a_folder_of_another_model(voices, trained):
     with pytest.raises(ValueError, match="use another --model_dir"):
-        train.train(voices, trained, **dict(TRAIN_ARGS, config=model_lib.ResCNNConfig((4,), 1)))
+        trainer.train(voices, trained, **dict(TRAIN_ARGS, config=model_lib.ResCNNConfig((4,), 1)))
 
 
 # --- evaluation ----------------------------------------------------------------------------
@@ -486,7 +486,8 @@ def test_synthesize_train_evaluate_commands(tmp_path):
     common = [f"--data_dir={data}", f"--model_dir={model_dir}"]
     run("train", *common, "--model_size=small", "--test_speakers=3", "--batch_size=4",
         "--softmax_steps=2", "--triplet_steps=2", "--candidate_speakers=4")
-    assert sorted(os.listdir(os.path.join(model_dir, "checkpoints"))) == ["ckpt-0000004.npz"]
+    assert sorted(os.listdir(os.path.join(model_dir, "checkpoints"))) == [
+        "checkpoint", "ckpt-4.data-00000-of-00001", "ckpt-4.index"]
     printed = run("evaluate", *common, "--whole_utterances")
     assert "3 speakers x 2 negatives" in printed
     with open(os.path.join(model_dir, "eval_whole", "metrics.json")) as f:

@@ -21,7 +21,7 @@ import numerics
 import speech_embedding
 from earshot import audio, streaming, tts
 from speaker_embedding import (database, embedder, model as speaker_model_lib, synthesize,
-                               train as speaker_train)
+                               trainer as speaker_trainer)
 from speaker_embedding.enroll import enroll
 from wakeword import owner, model as wakeword_model_lib, runtime
 
@@ -56,7 +56,7 @@ def speaker_model(tmp_path_factory) -> str:
     voices = str(tmp_path_factory.mktemp("voices") / "set")
     synthesize.synthesize(voices, synthesize.make_speakers(10, seed=3), 4)
     model_dir = str(tmp_path_factory.mktemp("speaker_model"))
-    speaker_train.train(voices, model_dir, **TRAIN_ARGS)
+    speaker_trainer.train(voices, model_dir, **TRAIN_ARGS)
     return model_dir
 
 

@@ -1,12 +1,13 @@
 """VGGish constants, named as in the reference `vggish_params.py` of tensorflow/models."""
 
+from earshot.audio import SAMPLE_RATE  # vggish_params.SAMPLE_RATE, under the reference's name
+
 # Architecture.
 NUM_FRAMES = 96  # STFT frames per log-mel example (0.96 s).
 NUM_BANDS = 64  # Mel bands per example.
 EMBEDDING_SIZE = 128
 
 # Feature and example generation.
-SAMPLE_RATE = 16000
 STFT_WINDOW_LENGTH_SECONDS = 0.025
 STFT_HOP_LENGTH_SECONDS = 0.010
 NUM_MEL_BINS = NUM_BANDS

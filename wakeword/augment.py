@@ -21,7 +21,7 @@ import scipy.fft
 import scipy.signal
 import soxr
 
-SAMPLE_RATE = 16000
+from earshot.audio import SAMPLE_RATE
 RT60_RANGE = (0.2, 1.0)  # seconds
 MAX_IMAGE_ORDER = 12
 TAIL_START_S = 0.04  # the stochastic tail takes over from the image sources after this

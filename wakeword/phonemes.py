@@ -20,7 +20,6 @@ import functools
 import itertools
 import random
 import re
-import subprocess
 
 from earshot import tts
 
@@ -74,13 +73,9 @@ def phonemize(texts: list[str], accent: str = "en-us") -> list[str]:
     clean = [" ".join(re.findall(r"[A-Za-z']+", t)) for t in texts]
     if not clean:
         return []
-    result = subprocess.run([tts.require_espeak(), "-q", "-x", "-v", accent, "--stdin"],
-                            input="".join(f"{t}.\n" for t in clean), capture_output=True,
-                            text=True, check=False)
-    lines = [" ".join(line.split()) for line in result.stdout.splitlines() if line.strip()]
-    if result.returncode != 0 or len(lines) != len(clean):
-        raise PhonemeError(f"espeak-ng -x gave {len(lines)} lines for {len(clean)} texts: "
-                           f"{result.stderr.strip()}")
+    lines = tts.phonemes("".join(f"{t}.\n" for t in clean), accent)
+    if len(lines) != len(clean):
+        raise PhonemeError(f"espeak-ng -x gave {len(lines)} lines for {len(clean)} texts")
     return lines
 
 

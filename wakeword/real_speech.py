@@ -51,7 +51,7 @@ from typing import Callable, Iterable
 import numpy as np
 import soundfile
 
-from earshot import audio, fileio, progress
+from earshot import audio, cache, fileio, progress
 from earshot.errors import InvalidInput
 from wakeword.voices import SAMPLE_RATE
 
@@ -432,17 +432,15 @@ def load(source: str, split: str = "all") -> Collection:
     if source in EVALUATION_SOURCES and split != "all":
         raise InvalidInput(f"{source} is for evaluation only: it has no {split} split "
                            "(ask for 'all')")
-    path = _cache_path(source)
-    if os.path.exists(path):
-        with np.load(path) as cached:
-            collection = Collection([str(n) for n in cached["names"]], cached["samples"],
-                                    cached["ends"])
-    else:
-        collection = read_source(source, _package_root(source))
-        with fileio.atomic_file(path) as staging:
-            np.savez(staging, samples=collection.samples, ends=collection.ends,
-                     names=np.array(collection.names, dtype=str))
+    stored = cache.cached_npz(_cache_path(source), lambda: _arrays(
+        read_source(source, _package_root(source))))
+    collection = Collection([str(n) for n in stored["names"]], stored["samples"], stored["ends"])
     return _split(collection, split)
+
+
+def _arrays(collection: Collection) -> dict[str, np.ndarray]:
+    return {"samples": collection.samples, "ends": collection.ends,
+            "names": np.array(collection.names, dtype=str)}
 
 
 def folder_files(path: str) -> list[str]:

@@ -23,6 +23,7 @@ import time
 from absl import flags, logging
 
 from earshot import cli, fileio, progress
+from earshot.audio import SAMPLE_RATE
 from earshot.errors import InvalidInput
 from wakeword import calibration, data as data_lib, export, fit, plots, real_speech, runtime, voices
 from wakeword import model as model_lib
@@ -83,7 +84,7 @@ def train(phrase: str, output_dir: str, target_fa_per_hour: float, scale: data_l
         manifest = runtime.Manifest(
             phrase=phrase, threshold=round(result.threshold, 6),
             smoothing_hops=result.smoothing_hops, refractory_s=calibration.detect.REFRACTORY_S,
-            sample_rate=16000, hop_samples=model_lib.HOP_SAMPLES,
+            sample_rate=SAMPLE_RATE, hop_samples=model_lib.HOP_SAMPLES,
             first_scored_hop=model_lib.FIRST_SCORED_HOP, target_fa_per_hour=target_fa_per_hour)
         progress.say("exporting the streaming model")
         export.write(staging, head, manifest)

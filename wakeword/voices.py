@@ -25,7 +25,6 @@ import concurrent.futures
 import dataclasses
 import fnmatch
 import functools
-import hashlib
 import importlib.util
 import os
 import random
@@ -39,10 +38,9 @@ from xml.sax import saxutils
 
 import numpy as np
 
-from earshot import audio, fileio, progress, tts
+from earshot import audio, cache, progress, tts
+from earshot.audio import SAMPLE_RATE
 from wakeword import kokoro
-
-SAMPLE_RATE = 16000
 ENGINES = ("espeak-ng", "kokoro", "festival", "flite", "mbrola", "rhvoice", "pico", "piper")
 TRAINING_ENGINES_DEFAULT = ("espeak-ng", "kokoro", "festival")
 OPT_IN_ENGINES = ("mbrola", "rhvoice", "pico")  # Debian contrib and non-free
@@ -245,14 +243,6 @@ def _check_text(utterance: Utterance) -> None:
                          f"{utterance.text!r} (only {', '.join(PHONEME_ENGINES)} read them)")
 
 
-def _espeak_command(program: str, utterance: Utterance, path: str, text_path: str) -> list[str]:
-    command = [program, "-v", utterance.voice, "-s", str(int(175 * utterance.rate)),
-               "-g", str(utterance.gap), "-w", path]
-    if utterance.pitch:
-        command += ["-p", str(utterance.pitch)]
-    return command + ["-f", text_path]
-
-
 def _flite_command(program: str, utterance: Utterance, path: str, text_path: str) -> list[str]:
     command = [program, "-voice", utterance.voice, "-f", text_path, "-o", path,
                "--setf", f"duration_stretch={1.0 / utterance.rate:.3f}"]
@@ -297,9 +287,8 @@ def _piper_command(program: str, utterance: Utterance, path: str, text_path: str
             "--length-scale", f"{1.0 / utterance.rate:.3f}"]
 
 
-COMMANDS = {"espeak-ng": _espeak_command, "mbrola": _espeak_command, "flite": _flite_command,
-            "festival": _festival_command, "rhvoice": _rhvoice_command, "pico": _pico_command,
-            "piper": _piper_command}
+COMMANDS = {"flite": _flite_command, "festival": _festival_command, "rhvoice": _rhvoice_command,
+            "pico": _pico_command, "piper": _piper_command}
 
 
 def _say_subprocess(utterance: Utterance) -> np.ndarray:
@@ -310,7 +299,7 @@ def _say_subprocess(utterance: Utterance) -> np.ndarray:
             text_file.write(utterance.text + "\n")
         command = COMMANDS[utterance.engine](program, utterance, path, text_path)
         result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not os.path.exists(path) or os.path.getsize(path) < 100:
+        if result.returncode != 0 or not os.path.exists(path) or os.path.getsize(path) < tts.MIN_WAV_BYTES:
             raise tts.TTSError(f"{' '.join(command)} failed: {result.stderr.strip()[-300:]}")
         return audio.load(path, SAMPLE_RATE)
 
@@ -319,11 +308,10 @@ def espeak_ipa(text: str, language: str) -> str:
     """The IPA of `text` (words, or espeak-ng phonemes `[[...]]`) as espeak-ng `language`
     reads it, one line; Kokoro reads it."""
     require("espeak-ng")
-    result = subprocess.run([tts.ESPEAK, "-q", "--ipa", "-v", language, "--stdin"], input=text,
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0 or not result.stdout.strip():
-        raise tts.TTSError(f"espeak-ng --ipa {text!r} failed: {result.stderr.strip()[-300:]}")
-    return " ".join(result.stdout.split())
+    lines = tts.phonemes(text, language, ipa=True)
+    if not lines:
+        raise tts.TTSError(f"espeak-ng --ipa {text!r} gave no phonemes")
+    return " ".join(lines)
 
 
 def _kokoro_arguments(utterance: Utterance) -> tuple[str, str, float, bool]:
@@ -337,6 +325,9 @@ def _kokoro_arguments(utterance: Utterance) -> tuple[str, str, float, bool]:
 def _say(utterance: Utterance, kokoro_synthesize: Callable[..., np.ndarray]) -> np.ndarray:
     if utterance.engine == "kokoro":
         return kokoro_synthesize(*_kokoro_arguments(utterance))
+    if utterance.engine in ("espeak-ng", "mbrola"):
+        return tts.synthesize(utterance.text, utterance.voice, utterance.pitch or None,
+                              int(tts.DEFAULT_SPEED * utterance.rate), utterance.gap)
     return _say_subprocess(utterance)
 
 
@@ -357,8 +348,7 @@ def say(utterance: Utterance) -> np.ndarray:
 
 def speech_cache_path(utterances: list[Utterance]) -> str:
     """Where `say_all` keeps the speech of exactly this list."""
-    digest = hashlib.sha1("\n".join(u.key for u in utterances).encode()).hexdigest()
-    return os.path.join(fileio.cache_dir("wakeword", "speech"), f"{digest}.npz")
+    return cache.cache_path(("wakeword", "speech"), "\n".join(u.key for u in utterances), ".npz")
 
 
 def say_all(utterances: list[Utterance], description: str) -> list[np.ndarray]:
@@ -370,11 +360,13 @@ def say_all(utterances: list[Utterance], description: str) -> list[np.ndarray]:
     Returns:
       float32 `[samples]` at 16 kHz per utterance.
     """
-    path = speech_cache_path(utterances)
-    if os.path.exists(path):
-        with np.load(path) as cached:
-            samples, ends = cached["samples"], cached["ends"]
-        return np.split(samples, ends[:-1]) if ends.size else []
+    stored = cache.cached_npz(speech_cache_path(utterances),
+                              lambda: _say_all(utterances, description))
+    return np.split(stored["samples"], stored["ends"][:-1]) if stored["ends"].size else []
+
+
+def _say_all(utterances: list[Utterance], description: str) -> dict[str, np.ndarray]:
+    """`say` of each utterance, joined: float32 `samples`, and `ends` (each one's end in it)."""
     for utterance in utterances:
         _check_text(utterance)
     for engine, voice in sorted({(u.engine, u.voice) for u in utterances}):
@@ -388,10 +380,8 @@ def say_all(utterances: list[Utterance], description: str) -> list[np.ndarray]:
                 f"speaking {description}", total=len(utterances)))
         finally:
             pool.shutdown(cancel_futures=True)
-    with fileio.atomic_file(path) as staging:
-        np.savez(staging, samples=np.concatenate(spoken) if spoken else np.zeros(0, np.float32),
-                 ends=np.cumsum([s.size for s in spoken]))
-    return spoken
+    return {"samples": np.concatenate(spoken) if spoken else np.zeros(0, np.float32),
+            "ends": np.cumsum([s.size for s in spoken])}
 
 
 def is_held_out(utterance: Utterance) -> bool:
