@@ -35,13 +35,15 @@ import soundfile
 import numerics
 from browser import CHROMEDRIVER, CHROMIUM, chromium_options
 from earshot import audio, tts
-from recorder import live_model, server as server_lib
+from recorder import live_model
 
 RATE, HOP = 16000, 1280
 PHRASE = "hey jarvis"
 FILLERS = ("the weather is nice today", "hey there", "a jar of jam", "service please",
            "the harvest moon", "a quick brown fox")
 WINDOW_SAMPLES = 31600  # the audio behind a hop's score: 16 embeddings, 1.975 s
+SPOTTED = "jarvis"  # the keyword spotter's one word (it hears the whole phrase)
+SPEECH_PEAK = 0.05  # a window louder than this holds speech: _unknown_, not _silence_
 EVENT_TOLERANCE_S = 0.5  # a detection comes at most this long after its phrase ends
 MAX_HOP_MS = 10.0  # the page keeps up with real time with room to spare: 10 ms per 80 ms hop
 TIMEOUT_S = 60
@@ -61,16 +63,16 @@ def quiet_noise(rng: np.random.Generator, seconds: float) -> np.ndarray:
 
 
 def labelled_windows(waveform: np.ndarray, phrase: tuple[int, int]):
-    """The streaming model's windows of `waveform` (one per scored hop) and their labels: 1
+    """The streaming models' windows of `waveform` (one per scored hop), their labels (1
     where the window holds the whole phrase, 0 where it holds less than half of it; the hops
-    in between are left out."""
+    in between are left out) and the loudest sample of each window's audio."""
     import speech_embedding
     from speech_embedding import streaming as streaming_embedding
     from wakeword import model as model_lib
     embeddings = speech_embedding.embed(waveform)
     start, end = phrase
     half = (end - start) // 2
-    hops, labels = [], []
+    hops, labels, peaks = [], [], []
     for hop in range(model_lib.FIRST_SCORED_HOP, waveform.size // HOP):
         window_end = (hop + 1) * HOP
         if end <= window_end <= start + WINDOW_SAMPLES - HOP:
@@ -81,55 +83,96 @@ def labelled_windows(waveform: np.ndarray, phrase: tuple[int, int]):
             continue
         hops.append(hop - streaming_embedding.WARMUP_HOPS)
         labels.append(label)
-    return model_lib.windows(embeddings, np.array(hops)), np.array(labels, np.float32)
+        peaks.append(np.abs(waveform[max(0, window_end - WINDOW_SAMPLES):window_end]).max())
+    return (model_lib.windows(embeddings, np.array(hops)), np.array(labels, np.float32),
+            np.array(peaks))
 
 
-def train_head(voices) -> "keras.Model":
-    """The wake-word head fitted on the phrase and other speech of `voices` (a few seconds)."""
-    import keras
-    from wakeword import model as model_lib
+@pytest.fixture(scope="module")
+def voices() -> list:
+    return tts.speakers(8, seed=5)
+
+
+@pytest.fixture(scope="module")
+def training_windows(voices) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windows of the phrase and of other speech by six voices, as `labelled_windows`."""
     rng = np.random.default_rng(0)
-    windows, labels = [], []
+    found = []
     for voice, filler in zip(voices, FILLERS):
         phrase = voiced(tts.speak(PHRASE, voice))
         parts = [quiet_noise(rng, 2.2), phrase, quiet_noise(rng, 1.5),
                  voiced(tts.speak(filler, voice)), quiet_noise(rng, 2.2)]
         start = parts[0].size
-        found = labelled_windows(np.concatenate(parts), (start, start + phrase.size))
-        windows.append(found[0])
-        labels.append(found[1])
-    windows, labels = np.concatenate(windows), np.concatenate(labels)
-    head = model_lib.build_head(seed=0)
-    head.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
-    head.fit(windows, labels, batch_size=64, epochs=40, verbose=0,
-             class_weight={0: 1.0, 1: float(np.sum(labels == 0) / np.sum(labels == 1))})
-    return head
+        found.append(labelled_windows(np.concatenate(parts), (start, start + phrase.size)))
+    return tuple(np.concatenate(column) for column in zip(*found))
+
+
+def fit(model, windows: np.ndarray, labels: np.ndarray, loss) -> None:
+    """A few seconds of Adam on `windows`, the phrase's windows weighted up to balance."""
+    import keras
+    weights = {int(label): float(labels.size / np.sum(labels == label) / np.unique(labels).size)
+               for label in np.unique(labels)}
+    model.compile(keras.optimizers.Adam(1e-3), loss)
+    model.fit(windows, labels, batch_size=64, epochs=40, verbose=0, class_weight=weights)
+
+
+def microphone_wav(voices, path: str) -> tuple[str, list[tuple[float, float]], float]:
+    """(path, phrase (start, end) seconds, length) of the fake microphone's WAV: the phrase by
+    a training voice and by one no model heard, other speech between."""
+    rng = np.random.default_rng(1)
+    parts = [quiet_noise(rng, 2.5), voiced(tts.speak(PHRASE, voices[0])), quiet_noise(rng, 2.0),
+             voiced(tts.speak("the harvest is over", voices[7])), quiet_noise(rng, 2.0),
+             voiced(tts.speak(PHRASE, voices[6])), quiet_noise(rng, 2.5)]
+    bounds = np.cumsum([0] + [part.size for part in parts]) / RATE
+    audio.write_wav(path, np.concatenate(parts), RATE)
+    return path, [tuple(bounds[1:3]), tuple(bounds[5:7])], bounds[-1]
 
 
 @pytest.fixture(scope="module")
-def wake_model(tmp_path_factory) -> dict:
+def wake_model(tmp_path_factory, voices, training_windows) -> dict:
     """A wake-word folder as `wakeword.train` writes it (streaming TFLite and manifest), and
-    a microphone WAV with the phrase at known times."""
+    the microphone WAV."""
+    import keras
     import speech_embedding
     from wakeword import model as model_lib, runtime
-    voices = tts.speakers(8, seed=5)
-    head = train_head(voices[:len(FILLERS)])
+    windows, labels, _ = training_windows
+    head = model_lib.build_head(seed=0)
+    fit(head, windows, labels, keras.losses.BinaryCrossentropy(from_logits=True))
     folder = tmp_path_factory.mktemp("live") / "hey_jarvis"
     folder.mkdir()
     step = model_lib.WakeWordStep(speech_embedding.load(), head)
     (folder / runtime.MODEL_NAME).write_bytes(step.to_tflite())
     runtime.Manifest(PHRASE, 0.5, 1, 2.0, RATE, HOP, model_lib.FIRST_SCORED_HOP, 0.5).write(
         str(folder / runtime.MANIFEST_NAME))
-    # The phrase by a training voice and by one it never heard, other speech between.
-    rng = np.random.default_rng(1)
-    parts = [quiet_noise(rng, 2.5), voiced(tts.speak(PHRASE, voices[0])), quiet_noise(rng, 2.0),
-             voiced(tts.speak("the harvest is over", voices[7])), quiet_noise(rng, 2.0),
-             voiced(tts.speak(PHRASE, voices[6])), quiet_noise(rng, 2.5)]
-    bounds = np.cumsum([0] + [part.size for part in parts]) / RATE
-    wav = str(folder.parent / "microphone.wav")
-    audio.write_wav(wav, np.concatenate(parts), RATE)
-    return {"folder": str(folder), "wav": wav, "events": [tuple(bounds[1:3]), tuple(bounds[5:7])],
-            "seconds": bounds[-1]}
+    wav, events, seconds = microphone_wav(voices, str(folder.parent / "microphone.wav"))
+    return {"folder": str(folder), "wav": wav, "events": events, "seconds": seconds,
+            "kind": "wakeword", "labels": {PHRASE}}
+
+
+@pytest.fixture(scope="module")
+def spotter_model(tmp_path_factory, voices, training_windows) -> dict:
+    """A keyword-spotter folder as `speech_commands.export_kws` writes it (streaming TFLite,
+    timing, labels) for the word `jarvis`: the phrase's windows, other speech as _unknown_,
+    quiet as _silence_."""
+    import keras
+    from speech_commands import (architectures, classifier, dataset, settings, spotter_runtime,
+                                 streaming_spotter)
+    windows, labels, peaks = training_windows
+    config = settings.TrainConfig(model_architecture="embedding_head", wanted_words=SPOTTED)
+    model_settings = architectures.settings_for(config)
+    head = architectures.build_model(model_settings, "embedding_head")
+    classes = np.where(labels == 1, 2, np.where(peaks > SPEECH_PEAK, 1, 0))
+    fit(head, windows.reshape(len(windows), -1), classes,
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    folder = tmp_path_factory.mktemp("live") / "jarvis"
+    folder.mkdir()
+    streaming_spotter.write_streaming_model(
+        head, model_settings, str(folder / spotter_runtime.STREAMING_MODEL_NAME))
+    (folder / classifier.TFLITE_LABELS_NAME).write_text(
+        "\n".join(dataset.prepare_words_list([SPOTTED])) + "\n")
+    wav, events, seconds = microphone_wav(voices, str(folder.parent / "microphone.wav"))
+    return {"folder": str(folder), "wav": wav, "events": events, "seconds": seconds,
+            "kind": "keywords", "labels": {SPOTTED}}
 
 
 # ---------------------------------------------------------------- the server and the browser
@@ -213,23 +256,23 @@ REFUSE_16K = ("window.AudioContext = class extends AudioContext { constructor(op
               "'NotSupportedError'); } };")
 
 
-@pytest.fixture(scope="module")
-def live_run(wake_model, tmp_path_factory) -> dict:
-    """The WAV through the live page; then, on the same server, the page's messages for a
-    missing manifest, a missing folder, a refused microphone and a refused sample rate."""
-    root = tmp_path_factory.mktemp("live_browser")
-    process = LiveProcess(f"--model={wake_model['folder']}")
-    driver = chromium(wake_model["wav"], str(root / "profile"))
+def through_page(model: dict, root, check_messages: bool = False) -> dict:
+    """The model's WAV through the live page: detections, the samples fed to the model, its
+    scores and cost per hop, and a screenshot just after the first detection. With
+    `check_messages`, then the page's messages on the same server for a missing manifest, a
+    missing folder, a refused microphone and a refused sample rate."""
+    process = LiveProcess(f"--model={model['folder']}")
+    driver = chromium(model["wav"], str(root / "profile"))
     run = {"screenshot": str(root / "live.png")}
     try:
-        started = time.monotonic()
         driver.get(process.url + "?keep_audio=1")
         wait_for(driver, "return document.body.dataset.liveReady === '1'")
-        run["ready_seconds"] = time.monotonic() - started
+        run["status"] = page_text(driver, "status")
         wait_for(driver, "return document.querySelector('[data-detection-time]')")
+        time.sleep(0.4)  # the score's peak on the plot
         driver.save_screenshot(run["screenshot"])
-        # The whole WAV, and half a second of the silence after it.
-        hops = int((wake_model["seconds"] + EVENT_TOLERANCE_S) * RATE) // HOP + 1
+        # The whole WAV, and the silence after it for as long as a detection may lag.
+        hops = int((model["seconds"] + EVENT_TOLERANCE_S) * RATE) // HOP + 1
         wait_for(driver, f"return Number(document.body.dataset.hops) >= {hops}", 3 * TIMEOUT_S)
         run["detections"] = detections(driver)
         kept = driver.execute_script("return window.earshotLive.kept()")
@@ -237,41 +280,64 @@ def live_run(wake_model, tmp_path_factory) -> dict:
         run["scores"] = np.array(kept["scores"], np.float32)
         run["costs"] = np.array(kept["costs"])
         run["cost_text"] = page_text(driver, "cost")
-        run["status"] = page_text(driver, "status")
-        manifest = os.path.join(wake_model["folder"], live_model.WAKEWORD_MANIFEST)
-        os.rename(manifest, manifest + ".away")
-        driver.get(process.url)
-        run["no_manifest"] = wait_for(driver, ERROR_SHOWN)
-        os.rename(manifest + ".away", manifest)
-        moved = wake_model["folder"] + ".moved"
-        os.rename(wake_model["folder"], moved)
-        driver.get(process.url)
-        run["no_folder"] = wait_for(driver, ERROR_SHOWN)
-        os.rename(moved, wake_model["folder"])
-        for case, script in (("denied", DENY_MICROPHONE), ("rate", REFUSE_16K)):
-            open_with(driver, process.url, script)
-            run[case] = wait_for(driver, ERROR_SHOWN)
-            run[case + "_ready"] = driver.execute_script("return document.body.dataset.liveReady")
+        if check_messages:
+            run.update(page_messages(driver, process.url, model["folder"]))
     finally:
         driver.quit()
-        run["log"] = process.stop()
+        process.stop()
     return run
 
 
-def python_listener(folder: str, samples: np.ndarray, path: str) -> tuple[np.ndarray, list[str],
+def page_messages(driver, url: str, folder: str) -> dict[str, str]:
+    """What the page says when the folder lost its manifest, when the folder is gone, when
+    the microphone is refused, and when 16 kHz audio is refused."""
+    said = {}
+    manifest = os.path.join(folder, live_model.WAKEWORD_MANIFEST)
+    for case, moved in (("no_manifest", manifest), ("no_folder", folder)):
+        os.rename(moved, moved + ".away")
+        try:
+            driver.get(url)
+            said[case] = wait_for(driver, ERROR_SHOWN)
+        finally:
+            os.rename(moved + ".away", moved)
+    for case, script in (("denied", DENY_MICROPHONE), ("rate", REFUSE_16K)):
+        open_with(driver, url, script)
+        said[case] = wait_for(driver, ERROR_SHOWN)
+        said[case + "_ready"] = driver.execute_script("return document.body.dataset.liveReady")
+    return said
+
+
+@pytest.fixture(scope="module")
+def wake_run(wake_model, tmp_path_factory) -> dict:
+    return through_page(wake_model, tmp_path_factory.mktemp("wake_browser"), check_messages=True)
+
+
+@pytest.fixture(scope="module")
+def spotter_run(spotter_model, tmp_path_factory) -> dict:
+    return through_page(spotter_model, tmp_path_factory.mktemp("spotter_browser"))
+
+
+def python_listener(model: dict, samples: np.ndarray, path: str) -> tuple[np.ndarray, list[str],
                                                                           float]:
     """(per-hop scores, printed lines, ms per hop) of the Python LiteRT runtime on `samples`:
-    the scores and the timing in this process, the lines from `python -m wakeword.listen`."""
-    from wakeword import runtime
-    stream = runtime.WakeWordStream(folder, num_threads=1)
-    stream.push(samples[:HOP])  # the first call allocates; time the steady state
+    the scores and the timing in this process, the lines from the model's `listen` tool."""
+    if model["kind"] == "wakeword":
+        from wakeword import runtime
+        stream, output = runtime.WakeWordStream(model["folder"], num_threads=1), runtime.SCORE
+        tool = "wakeword.listen"
+    else:
+        from speech_commands import spotter_runtime
+        stream = spotter_runtime.SpotterStream(
+            spotter_runtime.model_paths(model["folder"])[0], num_threads=1)
+        output, tool = spotter_runtime.SCORES, "speech_commands.listen"
+    stream.run_hop(samples[:HOP])  # the first call allocates; time the steady state
     stream.reset()
     hops = [samples[i:i + HOP] for i in range(0, samples.size - HOP + 1, HOP)]
     start = time.perf_counter()
-    scores = np.array([stream.run_hop(hop)[runtime.SCORE][0] for hop in hops], np.float32)
+    scores = np.array([stream.run_hop(hop)[output] for hop in hops], np.float32)
     per_hop_ms = 1000 * (time.perf_counter() - start) / len(hops)
     soundfile.write(path, samples, RATE, subtype="FLOAT")
-    result = subprocess.run([sys.executable, "-m", "wakeword.listen", f"--model={folder}",
+    result = subprocess.run([sys.executable, "-m", tool, f"--model={model['folder']}",
                              f"--input={path}"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return scores, result.stdout.splitlines(), per_hop_ms
@@ -286,61 +352,88 @@ def offset_in_wav(fed: np.ndarray, wav: np.ndarray) -> float:
     return (lag if lag < wav.size else lag - size) / RATE
 
 
+def model_terms(model: dict) -> int:
+    """Roundings behind one score: the speech embedding's front end and convolutions, then
+    the head (`tests/numerics.py`)."""
+    import speech_embedding
+    from speech_commands import architectures, settings
+    from wakeword import model as model_lib
+    if model["kind"] == "wakeword":
+        head = model_lib.build_head()
+    else:
+        config = settings.TrainConfig(model_architecture="embedding_head", wanted_words=SPOTTED)
+        head = architectures.build_model(architectures.settings_for(config), "embedding_head")
+    return (numerics.network_terms(speech_embedding.load()) + numerics.LOG_MEL_TERMS
+            + numerics.network_terms(head))
+
+
+# ---------------------------------------------------------------- the checks of a run
+
+
+def check_like_python(run: dict, model: dict, folder, capsys) -> None:
+    """The page's scores and detections on the samples it fed the model, against the
+    Python runtime and listener on the same samples; the cost per hop of both, printed."""
+    fed = run["audio"]
+    assert fed.size == run["scores"].shape[0] * HOP > model["seconds"] * RATE
+    scores, lines, python_ms = python_listener(model, fed, str(folder / "fed.wav"))
+    page = run["scores"].reshape(scores.shape)
+    # The same model on the same samples, on LiteRT's WebAssembly and native kernels.
+    numerics.assert_float32_rounding(page, scores, terms=model_terms(model),
+                                     scale=numerics.logit_scale(scores[scores > 0]),
+                                     what="page and Python scores")
+    assert np.abs(page - scores).max() < 1e-4
+    # The same detections, stamped and printed alike.
+    assert run["detections"] and [text for _, _, text in run["detections"]] == [
+        line.strip() for line in lines]
+    assert [time_s for time_s, _, _ in run["detections"]] == [line.split()[0] for line in lines]
+    page_ms = float(np.mean(run["costs"]))
+    with capsys.disabled():
+        print(f"\n{model['kind']}, per 80 ms hop: LiteRT.js in headless Chromium (WebAssembly, "
+              f"1 thread) {page_ms:.2f} ms (median {np.median(run['costs']):.2f}, "
+              f"{run['costs'].size} hops); Python LiteRT (1 thread) {python_ms:.2f} ms")
+    assert page_ms <= MAX_HOP_MS
+    assert re.fullmatch(r"LiteRT\.js \(WebAssembly, 1 thread\): \d+\.\d\d ms of model per 80 ms "
+                        r"hop, mean of \d+ hops", run["cost_text"]), run["cost_text"]
+
+
+def check_known_events(run: dict, model: dict) -> None:
+    """One detection of the model's label per phrase of the WAV, within 0.5 s of it."""
+    offset = offset_in_wav(run["audio"], audio.load(model["wav"], RATE))
+    assert abs(offset) < 1.0, offset
+    times = [float(time_s) + offset for time_s, _, _ in run["detections"]]
+    assert len(times) == len(model["events"]), (times, model["events"])
+    for found, (start, end) in zip(times, model["events"]):
+        assert start - EVENT_TOLERANCE_S <= found <= end + EVENT_TOLERANCE_S, (found, start, end)
+    assert {label for _, label, _ in run["detections"]} == model["labels"]
+    with open(run["screenshot"], "rb") as png:
+        assert png.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert run["status"].startswith("Listening (16000 Hz")
+
+
 # ---------------------------------------------------------------- the tests
 
 
 @pytest.mark.numerics
-def test_live_page_detects_like_the_python_listener(live_run, wake_model, tmp_path, capsys):
-    fed = live_run["audio"]
-    assert fed.size == live_run["scores"].shape[0] * HOP > wake_model["seconds"] * RATE
-    scores, lines, python_ms = python_listener(wake_model["folder"], fed,
-                                               str(tmp_path / "fed.wav"))
-    # The same model on the same samples, on LiteRT's WebAssembly and native kernels.
-    numerics.assert_float32_rounding(
-        live_run["scores"][:, 0], scores, terms=wake_model_terms(wake_model),
-        scale=numerics.logit_scale(scores[scores > 0]), what="page and Python scores")
-    assert np.abs(live_run["scores"][:, 0] - scores).max() < 1e-4
-    # The same detections, stamped and printed alike.
-    assert [text for _, _, text in live_run["detections"]] == [line.strip() for line in lines]
-    assert [time_s for time_s, _, _ in live_run["detections"]] == [
-        line.split()[0] for line in lines]
-    assert {label for _, label, _ in live_run["detections"]} == {PHRASE}
-    page_ms = float(np.mean(live_run["costs"]))
-    with capsys.disabled():
-        print(f"\nper 80 ms hop, {wake_model['folder']}: LiteRT.js in Chromium (WebAssembly, "
-              f"1 thread) {page_ms:.2f} ms (median {np.median(live_run['costs']):.2f}, "
-              f"{live_run['costs'].size} hops); Python LiteRT (1 thread) {python_ms:.2f} ms")
-    assert page_ms <= MAX_HOP_MS
-    assert re.fullmatch(r"LiteRT\.js \(WebAssembly, 1 thread\): \d+\.\d\d ms of model per 80 ms "
-                        r"hop, mean of \d+ hops", live_run["cost_text"]), live_run["cost_text"]
+def test_wake_word_page_detects_like_the_python_listener(wake_run, wake_model, tmp_path,
+                                                         capsys):
+    check_like_python(wake_run, wake_model, tmp_path, capsys)
 
 
-def wake_model_terms(wake_model: dict) -> int:
-    """Roundings behind one score: the speech embedding's front end and convolutions, then
-    the head (`tests/numerics.py`)."""
-    import speech_embedding
-    from wakeword import model as model_lib
-    return (numerics.network_terms(speech_embedding.load()) + numerics.LOG_MEL_TERMS
-            + numerics.network_terms(model_lib.build_head()))
+def test_wake_word_page_detects_the_known_events(wake_run, wake_model):
+    check_known_events(wake_run, wake_model)
 
 
-def test_live_page_detects_the_known_events(live_run, wake_model):
-    wav = audio.load(wake_model["wav"], RATE)
-    offset = offset_in_wav(live_run["audio"], wav)
-    assert abs(offset) < 1.0, offset
-    times = [float(time_s) + offset for time_s, _, _ in live_run["detections"]]
-    assert len(times) == len(wake_model["events"]), (times, wake_model["events"])
-    for found, (start, end) in zip(times, wake_model["events"]):
-        assert start <= found <= end + EVENT_TOLERANCE_S, (found, start, end)
-    with open(live_run["screenshot"], "rb") as png:
-        assert png.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert live_run["status"].startswith("Listening (16000 Hz")
-
-
-def test_live_page_says_what_is_wrong(live_run, wake_model):
+def test_wake_word_page_says_what_is_wrong(wake_run, wake_model):
     folder = wake_model["folder"]
-    assert live_run["no_manifest"].startswith(f"{folder}: no manifest.json")
-    assert live_run["no_folder"] == f"{folder}: no such folder; {live_model.ABOUT}"
-    assert live_run["denied"].startswith("Microphone permission denied")
-    assert live_run["rate"].startswith("This browser cannot give 16000 Hz audio")
-    assert live_run["denied_ready"] == live_run["rate_ready"] == "0"
+    assert wake_run["no_manifest"].startswith(f"{folder}: no manifest.json")
+    assert wake_run["no_folder"] == f"{folder}: no such folder; {live_model.ABOUT}"
+    assert wake_run["denied"].startswith("Microphone permission denied")
+    assert wake_run["rate"].startswith("This browser cannot give 16000 Hz audio")
+    assert wake_run["denied_ready"] == wake_run["rate_ready"] == "0"
+
+
+@pytest.mark.slow
+@pytest.mark.numerics
+def test_keyword_page_detects_like_the_python_listener(spotter_run, spotter_model, tmp_path,
+                                                       capsys):
+    check_like_python(spotter_run, spotter_model, tmp_path, capsys)
