@@ -11,7 +11,8 @@ same command is logged when the server stops (Ctrl-C).
 With --model, http://127.0.0.1:8000/live runs a wake-word or keyword-spotter model folder on
 the microphone in the browser (LiteRT.js, nothing runs on the server) and lists what it
 hears. A missing or wrong --model ends the program at start, unless it is also recording:
-then the live page trains into it. See recorder/README.md.
+then the live page's Train button trains a keyword spotter on the recordings into it
+(`recorder.training`) and listens with it. See recorder/README.md.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def define_flags() -> None:
     flags.DEFINE_string("words", None, "Comma-separated keywords to record, e.g. yes,no,up.")
     flags.DEFINE_string("model", None, "Model folder the live page (/live) runs in the "
                         "browser: written by wakeword.train or speech_commands.export_kws (or "
-                        "the training run folder export_kws exported into).")
+                        "the training run folder export_kws exported into). With --output_dir, "
+                        "the live page trains into it.")
     flags.DEFINE_string("speaker", None, "Speaker name used in file names "
                         "(<speaker>_nohash_<k>.wav); default: your login name.")
     flags.DEFINE_string("host", "127.0.0.1", "Address to bind. Browsers only allow the "
@@ -91,10 +93,10 @@ def main(argv: list[str]) -> None:
         config = config_from_flags()
     except ValueError as error:
         raise UserError(str(error)) from error
-    if config is None:
-        model = live_model.read(FLAGS.model)  # only listening: a wrong folder ends it here
-        logging.info("listening for %s with %s", model.name, model.path)
-    server = server_lib.make_server(config, FLAGS.host, FLAGS.port, log, FLAGS.model)
+    if FLAGS.model is not None:
+        check_model(FLAGS.model, training=config is not None)
+    model_dir = os.path.abspath(FLAGS.model) if FLAGS.model is not None else None
+    server = server_lib.make_server(config, FLAGS.host, FLAGS.port, log, model_dir)
     if FLAGS.host not in server_lib.LOOPBACK_HOSTS:
         logging.warning("serving on %s: browsers grant the microphone only to localhost or "
                         "HTTPS pages, and anyone who can reach this address can add takes",
@@ -103,7 +105,9 @@ def main(argv: list[str]) -> None:
         logging.info("recording %s as speaker %s into %s", ",".join(config.words),
                      config.speaker, server.dataset.root)
         logging.info("Recorder page: %s (Ctrl-C to stop)", server.url)
-    if FLAGS.model is not None:
+    if model_dir is not None:
+        if config is not None:
+            logging.info("the live page trains on the recordings into %s", model_dir)
         logging.info("Live page: %slive (Ctrl-C to stop)", server.url)
     try:
         server.serve_forever()
@@ -113,6 +117,20 @@ def main(argv: list[str]) -> None:
         server.server_close()
     if config is not None:
         report(server.dataset)
+
+
+def check_model(folder: str, training: bool) -> None:
+    """Reads the --model folder before serving. Only listening, a folder the page cannot run
+    ends the program; recording too, the page trains into it, so a folder not yet written (or
+    from a failed training) is only noted."""
+    try:
+        model = live_model.read(folder)
+    except live_model.ModelFolderError as problem:
+        if not training:
+            raise
+        logging.info("%s (the live page trains a model there)", problem)
+        return
+    logging.info("listening for %s with %s", model.name, model.path)
 
 
 def report(dataset: dataset_lib.Dataset) -> None:

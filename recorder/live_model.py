@@ -78,9 +78,10 @@ class LiveModel:
     detector: dict[str, Any]
 
     def description(self) -> dict[str, Any]:
-        """The page's view: everything but the server's path."""
+        """The page's view, as JSON: everything but the server's path."""
         fields = dataclasses.asdict(self)
         del fields["path"]
+        fields["labels"] = list(self.labels)
         return fields
 
 

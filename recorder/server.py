@@ -2,7 +2,7 @@
 
 | request | answer |
 |---|---|
-| `GET /`, `GET /static/<file>` | the recording page (`recorder/static/`); the live page when not recording |
+| `GET /`, `GET /static/<file>` | the recording page (`recorder/static/`), or the live page |
 | `GET /api/state` | `Dataset.state()` as JSON |
 | `POST /api/take?word=W&rate=R` (float32 body) | `201 {"saved", "level_db", "warnings", "state"}` |
 | `POST /api/discard` | `200 {"discarded", "state"}` |
@@ -10,6 +10,8 @@
 | `GET /live` | the live page (`static/live.html`) |
 | `GET /api/live` | the `--model` folder as the page runs it (`live_model`), read afresh |
 | `GET /api/live/model.tflite` | its streaming TFLite file |
+| `POST /api/train` | `202`: trains on the recordings into `--model` (`training`) |
+| `GET /api/train?from=N` | `{"available", "model_dir", "state", "lines" from number N, "next"}` |
 | `GET /vendor/<package>/<file>` | LiteRT.js and its WebAssembly (`recorder/web/node_modules`) |
 
 Refusals are `{"error": message}` with their status, which the pages show. The server only
@@ -30,7 +32,7 @@ from earshot import audio
 from earshot import http as http_lib
 from earshot.http import Refused
 from recorder import dataset as dataset_lib
-from recorder import live_model, takes
+from recorder import live_model, takes, training
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -57,7 +59,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 # The status each library error is answered with.
 ERROR_STATUS = {takes.MalformedTake: 400, takes.RejectedTake: 422,
                 dataset_lib.NothingToDiscard: 409, audio.AudioError: 422,
-                live_model.ModelFolderError: 422}
+                live_model.ModelFolderError: 422, training.AlreadyRunning: 409}
 
 
 def error_status(error: Exception) -> int:
@@ -79,6 +81,11 @@ class RecorderServer(http_lib.Server):
         self.dataset = dataset
         self.model_dir = model_dir
         self.log = log
+        self.training = training.TrainingJob()
+
+    def can_train(self) -> bool:
+        """Whether the page may train: recording, with a --model folder to train into."""
+        return self.dataset is not None and self.model_dir is not None
 
     def recording(self) -> dataset_lib.Dataset:
         """The dataset, or a 404 refusal when the server only runs the live page."""
@@ -134,6 +141,8 @@ class RecorderHandler(http_lib.Handler):
                     self.send_bytes(200, file.read(), "application/octet-stream")
             elif path.startswith("/vendor/"):
                 self._vendor_file(path[len("/vendor/"):])
+            elif path == "/api/train":
+                self._train_progress()
             else:
                 raise Refused(404, f"no page at {path}")
         except Refused as refused:
@@ -167,6 +176,16 @@ class RecorderHandler(http_lib.Handler):
         with open(path, "rb") as file:
             self.send_bytes(200, file.read(), VENDOR_TYPES[extension])
 
+    def _train_progress(self) -> None:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        try:
+            since = max(0, int(query.get("from", ["0"])[0]))
+        except ValueError:
+            raise Refused(400, "from= is not a line number")
+        self.send_json(200, {"available": self.server.can_train(),
+                             "model_dir": self.server.model_dir,
+                             **self.server.training.progress(since)})
+
     def _take_file(self, relative: str) -> None:
         """Serves a saved clip for playback; only `<word>/<clip name>` of this dataset."""
         path = self.server.recording().take_path(relative)
@@ -191,12 +210,23 @@ class RecorderHandler(http_lib.Handler):
                 discarded = dataset.discard_last()
                 self.server.log("discarded %s", discarded)
                 self.send_json(200, {"discarded": discarded, "state": dataset.state()})
+            elif url.path == "/api/train":
+                self._start_training()
             else:
                 raise Refused(404, f"no endpoint {url.path}")
         except Refused as refused:
             self._refuse(refused)
         except tuple(ERROR_STATUS) as error:
             self._refuse(Refused(error_status(error), str(error)))
+
+    def _start_training(self) -> None:
+        dataset = self.server.recording()
+        if not self.server.can_train():
+            raise Refused(404, "no folder to train into: start the recorder with --model=DIR too")
+        self._drain_body()
+        self.server.training.start(dataset.train_command()[0], self.server.model_dir)
+        self.server.log("training into %s", self.server.model_dir)
+        self.send_json(202, self.server.training.progress())
 
     def _body_length(self) -> int:
         try:

@@ -17,11 +17,12 @@ const SAMPLES = 'samples';  // the hop's input of every streaming export
 const PLOT_HOPS = 150;      // 12 s of hops on the plot
 const FRESH_MS = 1500;      // a new detection stands out this long
 const KEEP_AUDIO = new URLSearchParams(location.search).has('keep_audio');
+const TRAIN_POLL_MS = 500;  // how often the page asks for the trainer's new lines
 
 const ui = {};
 let litert = null;       // the LiteRT.js module, loaded once
 let listener = null;     // the running Listener
-let audioStarted = false;
+let audioStarted = false; // the microphone feeds `listener`, whichever model it runs
 
 function $(id) { return document.getElementById(id); }
 
@@ -74,7 +75,9 @@ class StreamingModel {
   // Float32Array hop -> {scores: Float32Array, ms: the model call's wall time}.
   async step(hop) {
     const inputs = {[SAMPLES]: new litert.Tensor(hop, this.hopShape)};
-    for (const state of this.states) inputs[state.name] = new litert.Tensor(state.value, state.shape);
+    for (const state of this.states) {
+      inputs[state.name] = new litert.Tensor(state.value, state.shape);
+    }
     const start = performance.now();
     const outputs = await this.compiled.run(inputs);
     const ms = performance.now() - start;
@@ -287,6 +290,8 @@ function listening() {
             `${listener.description.hop_samples} samples).`);
 }
 
+// Loads the model and, the first time, starts the microphone; after training, the new model
+// takes over the running microphone.
 async function start() {
   setStatus('info', 'Loading the model&hellip;');
   try {
@@ -295,7 +300,56 @@ async function start() {
     fail(error.message);
     return;
   }
-  await listen();
+  ui.detections.replaceChildren();
+  if (audioStarted) {
+    listening();
+  } else {
+    await listen();
+  }
+}
+
+// The Train button (when recording with --model): runs the trainer on the server and shows
+// its output, then listens with what it exported.
+async function initTraining() {
+  const progress = await api('/api/train');
+  if (!progress.available) return;
+  ui.trainPanel.hidden = false;
+  ui.trainModel.textContent = progress.model_dir;
+  ui.train.addEventListener('click', async () => {
+    ui.train.disabled = true;
+    ui.trainLog.textContent = '';
+    try {
+      await api('/api/train', {method: 'POST', headers: {'X-Recorder': '1'}});
+      await followTraining(0);
+    } catch (error) {
+      ui.trainLog.textContent += `${error.message}\n`;
+    }
+    ui.train.disabled = false;
+  });
+  if (progress.state === 'running') {
+    ui.train.disabled = true;
+    await followTraining(0);
+    ui.train.disabled = false;
+  }
+}
+
+async function followTraining(since) {
+  document.body.dataset.training = 'running';
+  let next = since;
+  for (;;) {
+    const progress = await api(`/api/train?from=${next}`);
+    if (progress.lines.length) {
+      ui.trainLog.textContent += progress.lines.join('\n') + '\n';
+      ui.trainLog.scrollTop = ui.trainLog.scrollHeight;
+    }
+    next = progress.next;
+    if (progress.state !== 'running') {
+      document.body.dataset.training = progress.state;
+      if (progress.state === 'done') await start();
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, TRAIN_POLL_MS));
+  }
 }
 
 async function listen() {
@@ -327,8 +381,9 @@ async function listen() {
 window.earshotLive = {
   kept() {
     const kept = listener ? listener.kept : {audio: [], scores: [], costs: []};
-    const bytes = new Uint8Array(kept.audio.length * (kept.audio[0] ? kept.audio[0].byteLength : 0));
-    kept.audio.forEach((hop, index) => bytes.set(new Uint8Array(hop.buffer), index * hop.byteLength));
+    const hopBytes = kept.audio.length ? kept.audio[0].byteLength : 0;
+    const bytes = new Uint8Array(kept.audio.length * hopBytes);
+    kept.audio.forEach((hop, index) => bytes.set(new Uint8Array(hop.buffer), index * hopBytes));
     let binary = '';
     for (let i = 0; i < bytes.length; i += 0x8000) {
       binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
@@ -346,6 +401,7 @@ function init() {
     ui[key] = $(id);
   }
   start();
+  initTraining().catch((error) => { ui.trainLog.textContent = error.message; });
 }
 
 init();
