@@ -73,7 +73,7 @@ test-all: weights web
 NUMERICS_MODES := TF_ENABLE_ONEDNN_OPTS=0 TF_ENABLE_ONEDNN_OPTS=1 \
 	TF_ENABLE_ONEDNN_OPTS=1,ONEDNN_MAX_CPU_ISA=AVX2 TF_ENABLE_ONEDNN_OPTS=1,ONEDNN_MAX_CPU_ISA=SSE41
 
-test-numerics: weights
+test-numerics: weights web
 	$(call debian,$(TEST_DEBIAN_PACKAGES))
 	status=0; for mode in $(NUMERICS_MODES); do \
 		echo "== $$mode"; \
