@@ -20,7 +20,7 @@ OPT_IN_DEBIAN_PACKAGES := mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 mbr
 	mbrola-de2 mbrola-de4 mbrola-fr1 mbrola-fr4 mbrola-gr2 mbrola-hu1 mbrola-nl2 mbrola-pl1 \
 	mbrola-ro1 mbrola-sw1 mbrola-sw2 rhvoice rhvoice-english libttspico-utils festvox-rablpc16k festvox-don
 
-.PHONY: demo test test-all test-numerics benchmarks weights voices-opt-in clean
+.PHONY: demo test test-all test-numerics benchmarks weights web voices-opt-in clean
 
 # $(call debian,packages): installs what is missing, or says how when not root.
 define debian
@@ -41,6 +41,18 @@ $(INSTALLED): setup.py
 	$(PYTHON) -m pip install --quiet -e ".[dev,beam]"
 	touch $@
 
+# The recorder's live page runs LiteRT.js (npm @litertjs/core, pinned by the lock file), which the
+# recorder serves itself with its WebAssembly: `npm ci` installs it beside the page, once.
+WEB := recorder/web
+WEB_INSTALLED := $(WEB)/node_modules/.package-lock.json
+
+$(WEB_INSTALLED): $(WEB)/package-lock.json
+	$(call debian,$(NPM_DEBIAN_PACKAGE))
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+web: $(WEB_INSTALLED)
+
 weights: $(INSTALLED)
 	$(call debian,$(DEMO_DEBIAN_PACKAGES))
 	$(PYTHON) -m speech_embedding.weights fetch
@@ -48,11 +60,11 @@ weights: $(INSTALLED)
 demo: weights
 	$(PYTHON) -m speech_commands.demo
 
-test: weights
+test: weights web
 	$(call debian,$(TEST_DEBIAN_PACKAGES))
 	$(PYTHON) -m pytest -m "not slow"
 
-test-all: weights
+test-all: weights web
 	$(call debian,$(TEST_DEBIAN_PACKAGES))
 	$(PYTHON) -m pytest
 
@@ -61,7 +73,7 @@ test-all: weights
 NUMERICS_MODES := TF_ENABLE_ONEDNN_OPTS=0 TF_ENABLE_ONEDNN_OPTS=1 \
 	TF_ENABLE_ONEDNN_OPTS=1,ONEDNN_MAX_CPU_ISA=AVX2 TF_ENABLE_ONEDNN_OPTS=1,ONEDNN_MAX_CPU_ISA=SSE41
 
-test-numerics: weights
+test-numerics: weights web
 	$(call debian,$(TEST_DEBIAN_PACKAGES))
 	status=0; for mode in $(NUMERICS_MODES); do \
 		echo "== $$mode"; \
@@ -81,4 +93,4 @@ voices-opt-in:
 	$(call debian,$(OPT_IN_DEBIAN_PACKAGES))
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(WEB)/node_modules

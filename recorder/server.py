@@ -1,14 +1,20 @@
-"""The recorder's page server: the page, its state, and the takes it posts.
+"""The recorder's page server: the recording page, the live page, their state and the takes.
 
 | request | answer |
 |---|---|
-| `GET /`, `GET /static/<file>` | the page (`recorder/static/`) |
+| `GET /`, `GET /static/<file>` | the recording page (`recorder/static/`), or the live page |
 | `GET /api/state` | `Dataset.state()` as JSON |
 | `POST /api/take?word=W&rate=R` (float32 body) | `201 {"saved", "level_db", "warnings", "state"}` |
 | `POST /api/discard` | `200 {"discarded", "state"}` |
 | `GET /takes/<word>/<speaker>_nohash_<k>.wav` | a saved clip, for playback |
+| `GET /live` | the live page (`static/live.html`) |
+| `GET /api/live` | the `--model` folder as the page runs it (`live_model`), read afresh |
+| `GET /api/live/model.tflite` | its streaming TFLite file |
+| `POST /api/train` | `202`: trains on the recordings into `--model` (`training`) |
+| `GET /api/train?from=N` | `{"available", "model_dir", "state", "lines" from number N, "next"}` |
+| `GET /vendor/<package>/<file>` | LiteRT.js and its WebAssembly (`recorder/web/node_modules`) |
 
-Refusals are `{"error": message}` with their status, which the page shows. The server only
+Refusals are `{"error": message}` with their status, which the pages show. The server only
 answers requests whose Host is the loopback address it is bound to and whose Origin (if any)
 is the page itself, and every POST must carry the `X-Recorder: 1` header the page sends, so
 another web site open in the browser cannot post takes to it.
@@ -26,11 +32,18 @@ from earshot import audio
 from earshot import http as http_lib
 from earshot.http import Refused
 from recorder import dataset as dataset_lib
-from recorder import takes
+from recorder import live_model, takes, training
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                 ".css": "text/css; charset=utf-8"}
+# LiteRT.js as `make web` installs it (npm ci in recorder/web): the packages the live page
+# imports, and the types of their files.
+VENDOR_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web", "node_modules")
+VENDOR_PACKAGES = ("@litertjs/core", "@litertjs/wasm-utils")
+VENDOR_TYPES = {".js": "text/javascript; charset=utf-8", ".wasm": "application/wasm"}
+VENDOR_MISSING = ("LiteRT.js is not installed beside the page: run `make web` (npm ci in "
+                  "recorder/web) and reload")
 # AudioContext rates browsers use lie well inside this range.
 MIN_SOURCE_RATE, MAX_SOURCE_RATE = 8000, 192000
 # A take may run this much longer than the page was asked to record (scheduling jitter).
@@ -45,7 +58,8 @@ MAX_DRAIN_BYTES = 64 << 20
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 # The status each library error is answered with.
 ERROR_STATUS = {takes.MalformedTake: 400, takes.RejectedTake: 422,
-                dataset_lib.NothingToDiscard: 409, audio.AudioError: 422}
+                dataset_lib.NothingToDiscard: 409, audio.AudioError: 422,
+                live_model.ModelFolderError: 422, training.AlreadyRunning: 409}
 
 
 def error_status(error: Exception) -> int:
@@ -54,17 +68,38 @@ def error_status(error: Exception) -> int:
 
 
 class RecorderServer(http_lib.Server):
-    """A threaded HTTP server that carries the dataset its handlers write to.
+    """A threaded HTTP server that carries the dataset its handlers write to and the model
+    folder the live page runs; either may be None (only the live page, or no live model).
 
     `log(format, *args)` gets one line per take saved or discarded: the recorder's own
     narrative, so its tool passes a logger of its own (the library's INFO is hidden).
     """
 
-    def __init__(self, address: tuple[str, int], dataset: dataset_lib.Dataset,
-                 log: Callable[..., None] = logging.info):
+    def __init__(self, address: tuple[str, int], dataset: dataset_lib.Dataset | None,
+                 model_dir: str | None = None, log: Callable[..., None] = logging.info):
         super().__init__(address, RecorderHandler)
         self.dataset = dataset
+        self.model_dir = model_dir
         self.log = log
+        self.training = training.TrainingJob()
+
+    def can_train(self) -> bool:
+        """Whether the page may train: recording, with a --model folder to train into."""
+        return self.dataset is not None and self.model_dir is not None
+
+    def recording(self) -> dataset_lib.Dataset:
+        """The dataset, or a 404 refusal when the server only runs the live page."""
+        if self.dataset is None:
+            raise Refused(404, "not recording: start the recorder with --output_dir and --words")
+        return self.dataset
+
+    def live_model(self) -> live_model.LiveModel:
+        """The `--model` folder, read afresh (training may have just rewritten it)."""
+        if self.model_dir is None:
+            raise Refused(404, "no model to run: start the recorder with --model=DIR")
+        if not os.path.isdir(os.path.join(VENDOR_DIR, VENDOR_PACKAGES[0])):
+            raise Refused(503, VENDOR_MISSING)
+        return live_model.read(self.model_dir)
 
 
 class RecorderHandler(http_lib.Handler):
@@ -90,17 +125,30 @@ class RecorderHandler(http_lib.Handler):
         try:
             self._check_origin()
             if path in ("/", "/index.html"):
-                self._static("index.html")
+                self._static("index.html" if self.server.dataset is not None else "live.html")
+            elif path == "/live":
+                self._static("live.html")
             elif path.startswith("/static/"):
                 self._static(path[len("/static/"):])
             elif path == "/api/state":
-                self.send_json(200, self.server.dataset.state())
+                self.send_json(200, self.server.recording().state())
             elif path.startswith("/takes/"):
                 self._take_file(path[len("/takes/"):])
+            elif path == "/api/live":
+                self.send_json(200, self.server.live_model().description())
+            elif path == "/api/live/model.tflite":
+                with open(self.server.live_model().path, "rb") as file:
+                    self.send_bytes(200, file.read(), "application/octet-stream")
+            elif path.startswith("/vendor/"):
+                self._vendor_file(path[len("/vendor/"):])
+            elif path == "/api/train":
+                self._train_progress()
             else:
                 raise Refused(404, f"no page at {path}")
         except Refused as refused:
             self.send_refusal(refused)
+        except live_model.ModelFolderError as error:
+            self.send_refusal(Refused(error_status(error), str(error)))
 
     def _static(self, name: str) -> None:
         extension = os.path.splitext(name)[1]
@@ -112,9 +160,35 @@ class RecorderHandler(http_lib.Handler):
         with open(path, "rb") as file:
             self.send_bytes(200, file.read(), STATIC_TYPES[extension])
 
+    def _vendor_file(self, relative: str) -> None:
+        """Serves a script or WebAssembly file of the LiteRT.js packages, nothing else of
+        node_modules."""
+        package = next((p for p in VENDOR_PACKAGES if relative.startswith(p + "/")), None)
+        extension = os.path.splitext(relative)[1]
+        parts = relative.split("/")
+        if package is None or extension not in VENDOR_TYPES or any(
+                part in ("", ".", "..") or part.startswith(".") for part in parts[2:]):
+            raise Refused(404, f"no vendor file {relative!r}")
+        path = os.path.join(VENDOR_DIR, *parts)
+        if not os.path.isfile(path):
+            raise Refused(404, f"no vendor file {relative!r}" if os.path.isdir(os.path.join(
+                VENDOR_DIR, package)) else VENDOR_MISSING)
+        with open(path, "rb") as file:
+            self.send_bytes(200, file.read(), VENDOR_TYPES[extension])
+
+    def _train_progress(self) -> None:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        try:
+            since = max(0, int(query.get("from", ["0"])[0]))
+        except ValueError:
+            raise Refused(400, "from= is not a line number")
+        self.send_json(200, {"available": self.server.can_train(),
+                             "model_dir": self.server.model_dir,
+                             **self.server.training.progress(since)})
+
     def _take_file(self, relative: str) -> None:
         """Serves a saved clip for playback; only `<word>/<clip name>` of this dataset."""
-        path = self.server.dataset.take_path(relative)
+        path = self.server.recording().take_path(relative)
         if path is None:
             raise Refused(404, f"no take {relative!r}")
         with open(path, "rb") as file:
@@ -131,16 +205,28 @@ class RecorderHandler(http_lib.Handler):
             if url.path == "/api/take":
                 self._post_take(query)
             elif url.path == "/api/discard":
+                dataset = self.server.recording()
                 self._drain_body()
-                discarded = self.server.dataset.discard_last()
+                discarded = dataset.discard_last()
                 self.server.log("discarded %s", discarded)
-                self.send_json(200, {"discarded": discarded, "state": self.server.dataset.state()})
+                self.send_json(200, {"discarded": discarded, "state": dataset.state()})
+            elif url.path == "/api/train":
+                self._start_training()
             else:
                 raise Refused(404, f"no endpoint {url.path}")
         except Refused as refused:
             self._refuse(refused)
         except tuple(ERROR_STATUS) as error:
             self._refuse(Refused(error_status(error), str(error)))
+
+    def _start_training(self) -> None:
+        dataset = self.server.recording()
+        if not self.server.can_train():
+            raise Refused(404, "no folder to train into: start the recorder with --model=DIR too")
+        self._drain_body()
+        self.server.training.start(dataset.train_command()[0], self.server.model_dir)
+        self.server.log("training into %s", self.server.model_dir)
+        self.send_json(202, self.server.training.progress())
 
     def _body_length(self) -> int:
         try:
@@ -176,7 +262,7 @@ class RecorderHandler(http_lib.Handler):
 
     def _post_take(self, query: dict[str, list[str]]) -> None:
         """`POST /api/take?word=W&rate=R` (W a word or `_background_noise_`), float32 body."""
-        dataset = self.server.dataset
+        dataset = self.server.recording()
         config = dataset.config
         word = query.get("word", [""])[0]
         if word not in dataset.folders():
@@ -213,9 +299,13 @@ class RecorderHandler(http_lib.Handler):
                              "warnings": warnings, "state": dataset.state()})
 
 
-def make_server(config: dataset_lib.RecorderConfig, host: str = "127.0.0.1",
-                port: int = 8000, log: Callable[..., None] = logging.info) -> RecorderServer:
-    """Creates the output folder and binds the server (port 0: any free port); `log` as
-    `RecorderServer` takes it."""
-    os.makedirs(config.output_dir, exist_ok=True)
-    return RecorderServer((host, port), dataset_lib.Dataset(config), log)
+def make_server(config: dataset_lib.RecorderConfig | None, host: str = "127.0.0.1",
+                port: int = 8000, log: Callable[..., None] = logging.info,
+                model_dir: str | None = None) -> RecorderServer:
+    """Creates the output folder (when recording) and binds the server (port 0: any free
+    port); `log` and `model_dir` as `RecorderServer` takes them."""
+    dataset = None
+    if config is not None:
+        os.makedirs(config.output_dir, exist_ok=True)
+        dataset = dataset_lib.Dataset(config)
+    return RecorderServer((host, port), dataset, model_dir, log)

@@ -16,7 +16,6 @@ from earshot.errors import UserError, require_file
 # The files of the Android speech app's contract (written by `inference_export`).
 TFLITE_MODEL_NAME = "conv_actions_frozen.tflite"
 TFLITE_INT8_MODEL_NAME = "conv_actions_frozen_int8.tflite"
-TFLITE_LABELS_NAME = "conv_actions_labels.txt"
 # Node names of the reference's frozen graph.
 INPUT_NAME = "wav_data"
 DECODER_NAME = "decoded_sample_data"

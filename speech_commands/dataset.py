@@ -59,6 +59,9 @@ def prepare_words_list(wanted_words: list[str]) -> list[str]:
     return [SILENCE_LABEL, UNKNOWN_WORD_LABEL] + list(wanted_words)
 
 
+TFLITE_LABELS_NAME = "conv_actions_labels.txt"  # the Android demo's labels, beside its model
+
+
 def read_labels(path: str) -> list[str]:
     """Label lines with trailing whitespace removed (as label_wav reads them)."""
     require_file(path, "labels file")

@@ -31,8 +31,7 @@ from earshot import fileio, quiet
 from earshot.errors import UserError
 from speech_commands import batches, c_source, dataset, features
 from speech_commands.classifier import (DECODER_NAME, INPUT_NAME, OUTPUT_NAME,
-                                        TFLITE_INT8_MODEL_NAME, TFLITE_LABELS_NAME,
-                                        TFLITE_MODEL_NAME)
+                                        TFLITE_INT8_MODEL_NAME, TFLITE_MODEL_NAME)
 from speech_commands.settings import ModelSettings, RunSettings
 
 CALIBRATION_CLIPS = 100
@@ -156,7 +155,7 @@ def write_tflite(module: InferenceModule, tflite_dir: str, words_list: list[str]
     os.makedirs(tflite_dir, exist_ok=True)
     paths = {"float": os.path.join(tflite_dir, TFLITE_MODEL_NAME),
              "int8": os.path.join(tflite_dir, TFLITE_INT8_MODEL_NAME),
-             "labels": os.path.join(tflite_dir, TFLITE_LABELS_NAME)}
+             "labels": os.path.join(tflite_dir, dataset.TFLITE_LABELS_NAME)}
     for kind in ("float", "int8"):
         content = tflite_model(module, representative_audio, int8=kind == "int8")
         with fileio.atomic_open(paths[kind], "wb") as out:

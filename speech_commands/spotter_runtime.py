@@ -16,7 +16,7 @@ import numpy as np
 
 from earshot import progress, streaming
 from earshot.errors import UserError
-from speech_commands import classifier
+from speech_commands import dataset
 
 STREAMING_MODEL_NAME = "streaming_kws.tflite"
 TIMING_NAME = "streaming_kws.json"
@@ -82,11 +82,11 @@ def model_paths(path: str) -> tuple[str, str]:
                                 "`python -m speech_commands.export_kws`)")
     for folder in (path, os.path.join(path, EXPORT_DIR_NAME)):
         paths = (os.path.join(folder, STREAMING_MODEL_NAME),
-                 os.path.join(folder, classifier.TFLITE_LABELS_NAME))
+                 os.path.join(folder, dataset.TFLITE_LABELS_NAME))
         if all(os.path.isfile(p) for p in paths):
             return paths
     raise SpotterModelError(
-        f"{path}: no {STREAMING_MODEL_NAME} and {classifier.TFLITE_LABELS_NAME} there or in its "
+        f"{path}: no {STREAMING_MODEL_NAME} and {dataset.TFLITE_LABELS_NAME} there or in its "
         f"{EXPORT_DIR_NAME}/ folder: --model must be a folder written by `python -m "
         "speech_commands.export_kws`, or the run folder it exported into")
 

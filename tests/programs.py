@@ -89,7 +89,7 @@ class Inputs:
     @functools.cached_property
     def spotter_model(self) -> str:
         """A `speech_commands.export_kws` folder with an untrained embedding_head spotter."""
-        from speech_commands import (architectures, classifier, settings, spotter_runtime,
+        from speech_commands import (architectures, dataset, settings, spotter_runtime,
                                      streaming_spotter)
         path = self.path("spotter")
         os.makedirs(path)
@@ -98,7 +98,7 @@ class Inputs:
         streaming_spotter.write_streaming_model(
             architectures.build_model(model_settings, "embedding_head"), model_settings,
             os.path.join(path, spotter_runtime.STREAMING_MODEL_NAME))
-        shutil.copy(self.labels, os.path.join(path, classifier.TFLITE_LABELS_NAME))
+        shutil.copy(self.labels, os.path.join(path, dataset.TFLITE_LABELS_NAME))
         return path
 
     @functools.cached_property

@@ -203,7 +203,6 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
         Input("negatives", (MISSING, EMPTY_FOLDER), lambda bad, f, out: [
             "--phrase=hey test", f"--output_dir={out}/model", f"--negatives={bad}"]),
     ),
-    "recorder": (),
     "speaker_embedding.synthesize": (),
     "speech_embedding.demo": (),
     "speech_commands.demo": (),
@@ -355,6 +354,10 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
     "export.serve": (
         Input("root", (MISSING,), lambda bad, f, out: [f"--root={bad}", "--port=0"]),
         Input("port", PORT, lambda bad, f, out: [f"--root={f.root}", f"--port={bad}"]),
+    ),
+    # Only the live page: the model folder is read before the server starts.
+    "recorder": (
+        Input("model", FOLDER, lambda bad, f, out: [f"--model={bad}", "--port=0"]),
     ),
     "corpus.embed": (
         Input("input_pattern", (MISSING,), lambda bad, f, out: [

@@ -289,8 +289,8 @@ CHAINS: tuple[tuple[Step, ...], ...] = (
         f"--model={w.wakeword_model}", f"--input={w.ok_wav}", f"--output={w.path('w.csv')}"]),),
     (Step("wakeword.listen", lambda w: [f"--model={w.wakeword_model}", f"--input={w.ok_wav}"]),),
     (Step("recorder", lambda w: [
-        f"--output_dir={w.recordings}", "--words=yes", "--port=0"], up=r"Recorder page",
-        default=True),),
+        f"--output_dir={w.recordings}", "--words=yes", f"--model={w.wakeword_model}",
+        "--port=0"], up=r"Live page", default=True),),
     (Step("speech_commands.demo", lambda w: [f"--output_dir={w.path('demo')}"]),),
     (Step("wakeword.train", lambda w: [
         "--phrase=hey ann", f"--output_dir={w.wakeword_trained}", "--steps=1",

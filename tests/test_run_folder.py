@@ -73,7 +73,7 @@ def test_freeze_and_label_wav_from_the_run_folder(runs, architecture, tmp_path):
     export_dir = os.path.join(folder, spotter_runtime.EXPORT_DIR_NAME)
     run("speech_commands.freeze", f"--train_dir={folder}", f"--output_file={tmp_path / 'g.pb'}",
         f"--tflite_dir={export_dir}", env={"EARSHOT_CACHE": runs["cache"]})
-    labels = os.path.join(export_dir, classifier.TFLITE_LABELS_NAME)
+    labels = os.path.join(export_dir, dataset.TFLITE_LABELS_NAME)
     assert dataset.read_labels(labels) == ["_silence_", "_unknown_", "yes", "no"]
     wav = sorted(os.listdir(os.path.join(runs["data_dir"], "yes")))[0]
     wav = os.path.join(runs["data_dir"], "yes", wav)

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 import numerics
 from earshot import audio, litert
-from speech_commands import (accuracy_utils, classifier, detection, features,
+from speech_commands import (accuracy_utils, classifier, dataset, detection, features,
                              inference_export, label_wav, recognize_commands, run_folder, settings,
                              synthetic_dataset, training)
 from speech_commands.reference import input_data
@@ -166,7 +166,7 @@ def test_android_tflite_contract_and_label(workdir, model_name):
     assert len(outputs) == 1 and outputs[0]["dtype"] == np.float32
     assert list(outputs[0]["shape"]) == [1, 4]
     # The app's labels: every line kept as is, indices match the model output.
-    with open(android / classifier.TFLITE_LABELS_NAME) as labels_file:
+    with open(android / dataset.TFLITE_LABELS_NAME) as labels_file:
         labels = labels_file.read().split("\n")
     assert labels == ["_silence_", "_unknown_", "yes", "no"]
     # The app shows lines not starting with "_" and maps a hit to its button by index - 2.
@@ -243,7 +243,7 @@ def test_streaming_tools_print_figures_and_write_roc(workdir):
     output = run("streaming_accuracy", f"--wav={root / 'stream.wav'}",
                  f"--ground_truth={root / 'stream_labels.txt'}",
                  f"--graph={root / 'android' / classifier.TFLITE_MODEL_NAME}",
-                 f"--labels={root / 'android' / classifier.TFLITE_LABELS_NAME}",
+                 f"--labels={root / 'android' / dataset.TFLITE_LABELS_NAME}",
                  "--clip_stride_ms=100", f"--roc_png={root / 'roc.png'}", "--verbose")
     assert re.search(r"^\d+\.\d% matched, \d+\.\d% correctly, \d+\.\d% wrongly, "
                      r"\d+\.\d% false positives$", output, re.MULTILINE)

@@ -266,6 +266,9 @@ function init() {
   });
   refreshState().then(() => setPageState('idle'),
                       (error) => setStatus('error', `Cannot reach the recorder: ${error.message}`));
+  // With --model, the live page trains on this folder and listens with the result.
+  api('/api/train').then((progress) => { $('live-link').hidden = !progress.available; },
+                         () => {});
 }
 
 init();
