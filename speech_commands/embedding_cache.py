@@ -15,30 +15,19 @@ files and the embedding weights: a changed file or setting is a new entry, never
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 import numpy as np
 from absl import logging
 
-from earshot import fileio, progress
+from earshot import cache, fileio, progress
 from speech_commands import batches, dataset, features
+from speech_embedding import pretrained
 from speech_commands.settings import ModelSettings, TrainConfig
 
 AUGMENTED_VARIANTS = 3
 SILENCE_VARIANTS = 64
 EMBED_BATCH = 32
-
-
-def _file_digest(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha1(f.read()).hexdigest()
-
-
-def _weights_digest() -> str:
-    from speech_embedding import pretrained
-    path = pretrained.weights_path()
-    return _file_digest(path) if os.path.exists(path) else "no-weights"
 
 
 class CachedEmbeddingSource(batches.BatchSource):
@@ -55,14 +44,13 @@ class CachedEmbeddingSource(batches.BatchSource):
                              f"got {self.model_settings.preprocess!r}")
         self._table: dict[str, np.ndarray] | None = None
         self._augmentation: tuple | None = None
-        self._background_digests = [hashlib.sha1(noise.tobytes()).hexdigest()
-                                    for noise in self.background_data]
-        self._weights = _weights_digest()
+        self._background_digests = [cache.digest(noise.tobytes()) for noise in self.background_data]
+        self._weights = pretrained.weights_digest()
 
     def _cache_key(self, content: str, augmentation: tuple) -> str:
         background = ",".join(self._background_digests)
         text = f"{content}|{augmentation}|{background}|{self._weights}|{AUGMENTED_VARIANTS}"
-        return hashlib.sha1(text.encode()).hexdigest()
+        return cache.digest(text)
 
     def _cache_path(self, key: str) -> str:
         return os.path.join(fileio.cache_dir("speech_commands", "embeddings", key[:2]),
@@ -88,7 +76,7 @@ class CachedEmbeddingSource(batches.BatchSource):
         """Variant 0 of a word is the clean clip; others draw shift and noise from a generator
         seeded by (file name, variant), so a cache rebuild gives the same audio."""
         seed_text = f"{os.path.basename(entry['file'])}|{entry['label']}|{variant}"
-        rng = np.random.default_rng(int(hashlib.sha1(seed_text.encode()).hexdigest()[:15], 16))
+        rng = np.random.default_rng(int(cache.digest(seed_text)[:15], 16))
         if variant == 0 and entry["label"] != dataset.SILENCE_LABEL:
             return self.clip(entry["file"])
         return self.augment(entry, True, background_frequency, background_volume, time_shift,

@@ -29,8 +29,6 @@ import tensorflow as tf
 import speech_embedding
 from speech_commands.settings import ModelSettings
 
-# The reference's --sample_rate default, for settings dicts that do not name a rate.
-DEFAULT_SAMPLE_RATE = 16000
 # Mfcc op attributes used by the reference (all at the op's defaults except the DCT count).
 MFCC_UPPER_FREQUENCY_LIMIT = 4000.0
 MFCC_LOWER_FREQUENCY_LIMIT = 20.0

@@ -30,12 +30,12 @@ import numpy as np
 from absl import logging
 
 from earshot import audio, fileio, progress, tts
+from earshot.audio import SAMPLE_RATE
 from earshot.errors import UserError
 from speech_commands import dataset
 from speech_commands.settings import DEFAULT_WANTED_WORDS
 from speech_commands.split import which_set
 
-SAMPLE_RATE = 16000
 CLIP_SAMPLES = SAMPLE_RATE  # 1 s clips, as in the real dataset.
 DEFAULT_WORDS = DEFAULT_WANTED_WORDS
 # The other 25 words of Speech Commands v0.02.

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 from absl import logging
 
-from earshot import fileio, litert, progress, tts
+from earshot import cache, fileio, litert, progress, tts
 from earshot.errors import UserError, require_file
 from speech_embedding import features, model as model_lib
 
@@ -59,6 +59,13 @@ def cache_path(*parts: str) -> str:
 def weights_path() -> str:
     """Where `fetch` puts the converted Keras weights."""
     return cache_path(WEIGHTS_FILE)
+
+
+def weights_digest() -> str:
+    """SHA1 (hex) of the fetched weights, or "no-weights": what caches of embeddings are keyed
+    by, so weights fetched anew never meet embeddings of the old ones."""
+    path = weights_path()
+    return cache.file_digest(path) if os.path.exists(path) else "no-weights"
 
 
 def wheel_path() -> str | None:

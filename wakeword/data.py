@@ -135,7 +135,7 @@ class Group:
 
 
 def _weights_digest() -> str:
-    return cache.file_digest(pretrained.weights_path())[:12]
+    return pretrained.weights_digest()[:12]
 
 
 def embed_clips(clips: np.ndarray, description: str) -> np.ndarray:

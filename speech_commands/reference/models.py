@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import tensorflow as tf
 
+from earshot.audio import SAMPLE_RATE
 from speech_commands import architectures, features
 from speech_commands.settings import ModelSettings
 
@@ -45,7 +46,7 @@ def typed_settings(model_settings: ModelSettingsLike) -> ModelSettings:
     if "preprocess" not in given:
         raise ValueError("model settings need a 'preprocess' mode")
     derived = features.settings_in_samples(
-        given.get("label_count", 0), given.get("sample_rate", features.DEFAULT_SAMPLE_RATE),
+        given.get("label_count", 0), given.get("sample_rate", SAMPLE_RATE),
         given["desired_samples"], given["window_size_samples"], given["window_stride_samples"],
         given.get("feature_bin_count", given.get("fingerprint_width")), given["preprocess"])
     return dataclasses.replace(derived, **given)
