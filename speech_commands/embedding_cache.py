@@ -94,7 +94,7 @@ class CachedEmbeddingSource(batches.BatchSource):
         files = sorted({e["file"] for e in self.data_index["training"]
                         if e["label"] != dataset.SILENCE_LABEL})
         for path in files:
-            key = self._cache_key(_file_digest(path), augmentation)
+            key = self._cache_key(cache.file_digest(path), augmentation)
             wanted[path] = key
             if os.path.exists(self._cache_path(key)):
                 table[path] = np.load(self._cache_path(key))

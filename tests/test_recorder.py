@@ -348,7 +348,7 @@ def test_static_files_are_served_and_nothing_else(running):
     status, page, content_type = running.request("GET", "/")
     assert status == 200 and content_type.startswith("text/html")
     assert b'id="record"' in page and b"/static/recorder.js" in page
-    for name in ("recorder.js", "capture-worklet.js", "recorder.css"):
+    for name in ("recorder.js", "api.js", "hop-worklet.js", "recorder.css"):
         status, _, _ = running.request("GET", f"/static/{name}")
         assert status == 200, name
     for path in ("/static/../recorder.py", "/static/%2e%2e/recorder.py", "/static/missing.js",

@@ -1,6 +1,7 @@
-// Runs on the audio thread of a 16 kHz AudioContext: hands the main thread the microphone as
-// mono float32 hops of `hopSamples` samples, the audio one step of a streaming model takes.
-// A hop is 10 render quanta of 128 frames, so the main thread gets 12.5 messages a second.
+// Runs on the audio thread: hands the main thread the microphone as mono float32 blocks of
+// `hopSamples` samples. The live page asks for the audio one step of a streaming model takes
+// (1280 at 16 kHz, 10 render quanta of 128 frames: 12.5 messages a second); the recording
+// page for bigger blocks, only to keep message traffic low.
 
 class HopProcessor extends AudioWorkletProcessor {
   constructor(options) {

@@ -42,18 +42,6 @@ function escapeHtml(text) {
   return span.innerHTML;
 }
 
-async function api(path, options = {}) {
-  const response = await fetch(path, options);
-  let body;
-  try {
-    body = await response.json();
-  } catch (error) {
-    body = {error: `server answered ${response.status} without JSON`};
-  }
-  if (!response.ok) throw new Error(body.error || `server answered ${response.status}`);
-  return body;
-}
-
 // One model step per hop, the states carried from one step to the next.
 class StreamingModel {
   constructor(compiled, description) {

@@ -1,13 +1,14 @@
 // The recorder page: captures raw microphone PCM, posts takes to the server, shows progress.
 //
 // Audio path: getUserMedia (browser processing off, so takes are raw) -> AudioWorklet
-// (capture-worklet.js, mono float32 blocks) -> this thread, which feeds the level meter and,
+// (hop-worklet.js, mono float32 blocks) -> this thread, which feeds the level meter and,
 // while a take runs, collects exactly `seconds * sampleRate` samples and posts them as
 // little-endian float32 to /api/take. The server resamples, trims and writes the WAV.
 'use strict';
 
 const METER_FLOOR_DB = -60;   // left end of the level meter
 const METER_DECAY_DB = 1.5;   // fall per animation frame, so short peaks stay visible
+const CAPTURE_BLOCK = 2048;   // samples per message from the audio thread
 
 const ui = {};
 let state = null;        // last /api/state answer
@@ -91,18 +92,6 @@ function allDone() {
   return state.words.every((word) => state.counts[word].speaker >= state.takes_per_word);
 }
 
-async function api(path, options = {}) {
-  const response = await fetch(path, options);
-  let body;
-  try {
-    body = await response.json();
-  } catch (error) {
-    body = {error: `server answered ${response.status} without JSON`};
-  }
-  if (!response.ok) throw new Error(body.error || `server answered ${response.status}`);
-  return body;
-}
-
 async function refreshState() {
   state = await api('/api/state');
   if (!currentWord) currentWord = nextWord(state.words[state.words.length - 1]);
@@ -145,9 +134,10 @@ async function startMicrophone() {
     const stream = await navigator.mediaDevices.getUserMedia({audio: {
       channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false}});
     audioContext = new AudioContext();
-    await audioContext.audioWorklet.addModule('/static/capture-worklet.js');
+    await audioContext.audioWorklet.addModule('/static/hop-worklet.js');
     const source = audioContext.createMediaStreamSource(stream);
-    const capture = new AudioWorkletNode(audioContext, 'capture-processor');
+    const capture = new AudioWorkletNode(audioContext, 'hop-processor',
+                                         {processorOptions: {hopSamples: CAPTURE_BLOCK}});
     capture.port.onmessage = (event) => onAudioBlock(event.data);
     // A muted sink keeps the worklet pulled by the graph without playing the microphone back.
     const mute = audioContext.createGain();
