@@ -35,7 +35,7 @@ def _untrained_model(directory: str) -> str:
     import speech_embedding
     from wakeword import model as model_lib
     head = model_lib.build_head()
-    content = model_lib.WakeWordStep(speech_embedding.load(), head).to_tflite()
+    content = model_lib.streaming_step(speech_embedding.load(), head).to_tflite()
     with open(f"{directory}/{runtime.MODEL_NAME}", "wb") as out:
         out.write(content)
     runtime.Manifest("benchmark", 0.5, 1, 2.0, SAMPLE_RATE, 1280, 24, 0.5).write(

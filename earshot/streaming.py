@@ -149,6 +149,14 @@ class HopStream:
             f"({self.min_samples} samples at {self.sample_rate} Hz)")
 
 
+def float_samples(pcm: np.ndarray) -> np.ndarray:
+    """float32 samples in [-1, 1]: int16 PCM is scaled by 1/32768, floats are kept."""
+    pcm = np.asarray(pcm)
+    if pcm.dtype.kind == "i" and pcm.dtype.itemsize == 2:
+        return pcm.astype(np.float32) / INT16_SCALE
+    return pcm.astype(np.float32, copy=False)
+
+
 def pcm_chunks(stream: BinaryIO, samples: int) -> Iterator[np.ndarray]:
     """float32 chunks in [-1, 1) of raw int16 little-endian mono PCM, until end of stream.
 
@@ -162,7 +170,7 @@ def pcm_chunks(stream: BinaryIO, samples: int) -> Iterator[np.ndarray]:
         data = leftover + data
         usable = len(data) - len(data) % 2
         leftover = data[usable:]
-        yield np.frombuffer(data[:usable], "<i2").astype(np.float32) / INT16_SCALE
+        yield float_samples(np.frombuffer(data[:usable], "<i2"))
 
 
 def input_chunks(source: str, sample_rate: int, samples: int,

@@ -6,8 +6,6 @@ status 2 (`earshot.cli.EXIT_USER_ERROR`); verify answers 0 (accept) or 1 (reject
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Sequence
 
 import numpy as np
@@ -15,7 +13,6 @@ from absl import flags
 
 from earshot.errors import InvalidInput
 from speaker_embedding import embedder
-from speaker_embedding.vectors import mean_vector
 
 FLAGS = flags.FLAGS
 
@@ -48,25 +45,4 @@ def embed_files(model_dir: str, paths: Sequence[str]) -> tuple[np.ndarray, str]:
     if not paths:
         raise InvalidInput("--audio names no files")
     network = embedder.load_model(model_dir)
-    model = embedder.Embedder(network)
-    per_file = np.stack([model.embed(path) for path in paths])
-    return mean_vector(per_file), embedder.fingerprint(network)
-
-
-def default_threshold(model_dir: str) -> float:
-    """The EER threshold `evaluate --whole_utterances` measured on held-out speakers.
-
-    Whole-utterance scores are what verify computes, so their threshold is the one to reuse.
-    The model folder is checked first: a mistyped --model_dir is named as such, not as a
-    threshold to measure.
-    """
-    embedder.read_config(model_dir)
-    path = os.path.join(model_dir, "eval_whole", "metrics.json")
-    try:
-        with open(path) as f:
-            return float(json.load(f)["eer_threshold"])
-    except (OSError, ValueError, KeyError) as error:
-        raise embedder.ModelFolderError(
-            f"no --threshold given and none measured in {path} ({error}); run "
-            "python -m speaker_embedding.evaluate --whole_utterances first, or pass "
-            "--threshold") from error
+    return embedder.Embedder(network).embed_all(paths), embedder.fingerprint(network)

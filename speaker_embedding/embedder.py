@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import json
 import os
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import keras
 import numpy as np
@@ -185,6 +185,11 @@ class Embedder:
     def embed(self, waveform: audio.AudioSource) -> np.ndarray:
         """Audio (as for `embed_windows`) -> float32 `[512]` unit vector of the whole utterance."""
         return mean_vector(self.embed_windows(waveform))
+
+    def embed_all(self, waveforms: Sequence[audio.AudioSource]) -> np.ndarray:
+        """Recordings of one speaker -> float32 `[512]`: the normalised mean of their vectors
+        (what enrolment stores and verification scores)."""
+        return mean_vector(np.stack([self.embed(waveform) for waveform in waveforms]))
 
 
 def _window_chunks(blocks: Iterable[np.ndarray], chunk_windows: int) -> Iterator[np.ndarray]:

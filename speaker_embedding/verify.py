@@ -16,7 +16,8 @@ from typing import Sequence
 from absl import flags
 
 from earshot import cli as earshot_cli
-from speaker_embedding import cli, database
+from earshot.errors import InvalidInput
+from speaker_embedding import cli, verifier
 
 FLAGS = flags.FLAGS
 
@@ -26,16 +27,12 @@ EXIT_ACCEPT, EXIT_REJECT = 0, 1
 def verify(model_dir: str, db: str, name: str, audio: Sequence[str],
            threshold: float | None = None) -> int:
     """Scores `audio` against `name`; prints the decision, returns EXIT_ACCEPT or EXIT_REJECT."""
-    enrolled = database.read(db)
-    if threshold is None:
-        threshold = cli.default_threshold(model_dir)
-    enrolled.centroid(name)  # unknown names fail before any audio is decoded
-    vector, model = cli.embed_files(model_dir, audio)
-    database.check_model(enrolled, model, db)
-    score = enrolled.score(name, vector)
-    accepted = score >= threshold
+    if not audio:
+        raise InvalidInput("--audio names no files")
+    speakers = verifier.Verifier(model_dir, db, threshold)
+    accepted, score = speakers.verify(name, audio)
     print(f"{name}: score {score:.4f} {'>=' if accepted else '<'} threshold "
-          f"{threshold:.4f}: {'ACCEPT' if accepted else 'REJECT'}")
+          f"{speakers.threshold:.4f}: {'ACCEPT' if accepted else 'REJECT'}")
     return EXIT_ACCEPT if accepted else EXIT_REJECT
 
 

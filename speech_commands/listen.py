@@ -7,7 +7,8 @@ r"""Spots keywords in a recording or a live stream, 80 ms at a time, without Ten
 `streaming_kws.tflite`, its timing `streaming_kws.json` and `conv_actions_labels.txt`), or the
 run folder it exported into (its `export/`). Each 1280-sample hop runs the streaming TFLite
 model once on LiteRT (new embedding frames only, then the head on the ring of the last 16
-embeddings); `RecognizeCommands` smooths the scores. Every new command is printed as
+embeddings); `RecognizeCommands` smooths the scores (`spotter.Spotter` does both, the API
+of the same in Python). Every new command is printed as
 
     2.975 s  yes  (score 0.93)
 
@@ -21,14 +22,11 @@ Runs with ai-edge-litert, numpy, soundfile, soxr and absl-py only (see the READM
 from __future__ import annotations
 
 import sys
-from typing import Iterator
 
-import numpy as np
 from absl import flags, logging
 
 from earshot import cli, streaming
-from earshot.errors import UserError
-from speech_commands import dataset, detection, recognize_commands, spotter_runtime
+from speech_commands import detection, spotter as spotter_lib
 
 FLAGS = flags.FLAGS
 READ_HOPS = 4  # stdin is read 4 hops (320 ms) at a time
@@ -51,40 +49,24 @@ def define_flags() -> None:
     flags.mark_flags_as_required(["model", "input"])
 
 
-def listen(stream: spotter_runtime.SpotterStream, labels: list[str],
-           chunks: Iterator[np.ndarray], recognizer: recognize_commands.RecognizeCommands
-           ) -> Iterator[tuple[str, int, float]]:
-    """Yields (label, time_ms, score) for every new non-silence command, as audio arrives."""
-    for chunk in chunks:
-        for time_ms, scores in stream.push(chunk):
-            if scores.shape[0] != len(labels):
-                raise UserError(f"the model gives {scores.shape[0]} scores but the labels file "
-                                f"has {len(labels)} labels")
-            result = recognizer.process_latest_result(scores, time_ms)
-            if (result.is_new_command and
-                    result.founded_command != recognize_commands.SILENCE_LABEL):
-                yield result.founded_command, time_ms, float(result.score)
-
-
 def main(argv):
     del argv
-    model_path, labels_path = spotter_runtime.model_paths(FLAGS.model)
-    labels = dataset.read_labels(labels_path)
-    stream = spotter_runtime.SpotterStream(model_path, num_threads=FLAGS.num_threads)
-    recognizer = recognize_commands.RecognizeCommands(
-        labels, FLAGS.average_window_ms, FLAGS.detection_threshold, FLAGS.suppression_ms,
-        FLAGS.minimum_count)
-    timing = stream.timing
+    spotter = spotter_lib.Spotter(FLAGS.model, detection.DetectionSettings(
+        average_window_ms=FLAGS.average_window_ms, detection_threshold=FLAGS.detection_threshold,
+        suppression_ms=FLAGS.suppression_ms, minimum_count=FLAGS.minimum_count),
+        num_threads=FLAGS.num_threads)
+    timing = spotter.stream.timing
     read_samples = READ_HOPS * timing.hop_samples
     chunks = streaming.input_chunks(FLAGS.input, timing.sample_rate, read_samples,
                                     sys.stdin.buffer)
     count = 0
-    for label, time_ms, score in listen(stream, labels, chunks, recognizer):
-        print(f"{time_ms / 1000:8.3f} s  {label}  (score {score:.2f})", flush=True)
-        count += 1
-    stream.check_scored(FLAGS.input)
+    for chunk in chunks:
+        for label, time_ms, score in spotter.push(chunk):
+            print(f"{time_ms / 1000:8.3f} s  {label}  (score {score:.2f})", flush=True)
+            count += 1
+    spotter.stream.check_scored(FLAGS.input)
     logging.info("%d commands in %.1f s of audio", count,
-                 stream.hop * timing.hop_samples / timing.sample_rate)
+                 spotter.stream.hop * timing.hop_samples / timing.sample_rate)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,11 @@
 """The whole keyword spotter on the speech embedding, hop by hop, and its export.
 
 A trained `embedding_head` model scores 16 speech-embedding vectors, i.e. the last 31600
-samples (1.975 s) of audio. Offline, every window is embedded from scratch. Streaming, each
-80 ms hop (1280 samples) runs only what the new audio adds: `StreamingEmbedding` (a
-`StatefulStep` of speech_embedding) turns the hop into one new embedding, a ring buffer of the
-last 16 embeddings is part of the state, and the head (55k weights) scores the ring. The
-step is exported as a TFLite model with named state inputs and outputs, so any runtime that
-can feed outputs back drives it (`spotter_runtime`, without TensorFlow).
+samples (1.975 s) of audio. Streaming and offline scoring are speech_embedding's `ring_head`,
+shared with the wake word: each 80 ms hop (1280 samples) runs only what the new audio adds,
+a ring of the last 16 embeddings is part of the state, and the head (55k weights) scores the
+ring. The step is exported as a TFLite model with named state inputs and outputs, so any
+runtime that can feed outputs back drives it (`spotter_runtime`, without TensorFlow).
 
 Timing: after hop `h` (0-based) the ring holds offline embeddings `h - 24 .. h - 9`, the
 window of stream samples `[1280 (h - 24), 1280 h + 880)`. The first full window is at hop
@@ -24,45 +23,39 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from earshot import fileio, progress
+import speech_embedding
+from earshot import fileio
 from speech_commands import architectures, features, inference_export, spotter_runtime
 from speech_commands.settings import ModelSettings, RunSettings
-from speech_embedding import streaming as streaming_embedding
+from speech_embedding import ring_head
 
 ARCHITECTURE = "embedding_head"
 
 
-class StreamingSpotter(streaming_embedding.StatefulStep):
-    """`step(samples[1280], *state) -> {"scores": [labels], <state name>: new state}`.
+def score_windows(head: keras.Model) -> ring_head.ScoreWindows:
+    """float32 `[n, 16, 96]` windows -> `[n, labels]`: the head's softmax (the head takes the
+    16 embeddings flattened, `[n, 1536]`)."""
+    return lambda batch: tf.nn.softmax(head(tf.reshape(
+        batch, [-1, features.CONTEXT_EMBEDDINGS * speech_embedding.EMBEDDING_SIZE]),
+        training=False))
 
-    States are the streaming embedding's plus the ring of the last 16 embeddings `[16, 96]`.
-    Scores are the head's softmax; they are meaningful from hop `timing.first_full_hop` on.
-    """
 
-    def __init__(self, embedding: keras.Model, head: keras.Model, clip_duration_ms: int):
-        self._embedding = streaming_embedding.StreamingEmbedding(embedding)
-        super().__init__(self._embedding.hop_samples, name="streaming_keyword_spotter")
-        self._head = head
-        self._head_weights = streaming_embedding.ConstantWeights(head)
-        self._embedding_states = len(self._embedding.state_specs)
-        self.state_specs = self._embedding.state_specs + [tf.TensorSpec(
-            [features.CONTEXT_EMBEDDINGS, self._embedding.embedding_size], tf.float32,
-            name=spotter_runtime.RING_STATE)]
-        first_full_hop = self._embedding.warmup_hops + features.CONTEXT_EMBEDDINGS - 1
-        self.timing = spotter_runtime.StreamTiming(
-            hop_samples=self.hop_samples, first_full_hop=first_full_hop,
-            window_end_offset=features.CONTEXT_SAMPLES - first_full_hop * self.hop_samples,
-            clip_duration_ms=clip_duration_ms, sample_rate=features.speech_embedding.SAMPLE_RATE)
+def streaming_step(embedding: keras.Model, head: keras.Model) -> ring_head.RingHeadStep:
+    """`step(samples[1280], *state) -> {"scores": [labels], <state name>: new state}`, scores
+    meaningful from hop `ring_head.FIRST_SCORED_HOP` on."""
+    return ring_head.RingHeadStep(embedding, head, score_windows(head),
+                                  name="streaming_keyword_spotter",
+                                  ring_state=spotter_runtime.RING_STATE,
+                                  scores=spotter_runtime.SCORES)
 
-    def step(self, samples: tf.Tensor, *state: tf.Tensor) -> dict[str, tf.Tensor]:
-        hop = self._embedding.step(samples, *state[:self._embedding_states])
-        ring = tf.concat([state[-1][1:], hop[streaming_embedding.EMBEDDING][tf.newaxis]], axis=0)
-        with self._head_weights.scope():
-            logits = self._head(tf.reshape(ring, [1, -1]), training=False)
-        outputs = {name: hop[name] for name in self._embedding.state_names}
-        outputs[spotter_runtime.RING_STATE] = ring
-        outputs[spotter_runtime.SCORES] = tf.nn.softmax(logits)[0]
-        return outputs
+
+def stream_timing(model_settings: ModelSettings) -> spotter_runtime.StreamTiming:
+    """The timing of the streaming step of a model trained with `model_settings`."""
+    return spotter_runtime.StreamTiming(
+        hop_samples=ring_head.HOP_SAMPLES, first_full_hop=ring_head.FIRST_SCORED_HOP,
+        window_end_offset=ring_head.WINDOW_END_OFFSET,
+        clip_duration_ms=clip_duration_ms(model_settings),
+        sample_rate=speech_embedding.SAMPLE_RATE)
 
 
 def split(model: keras.Model, model_settings: ModelSettings) -> tuple[keras.Model, keras.Model]:
@@ -94,12 +87,10 @@ def write_streaming_model(model: keras.Model, model_settings: ModelSettings,
                           path: str) -> str:
     """Writes the streaming step of an `embedding_head` model as TFLite at `path`, and its
     timing beside it (`spotter_runtime.timing_path`); returns the model path."""
-    embedding, head = split(model, model_settings)
-    spotter = StreamingSpotter(embedding, head, clip_duration_ms(model_settings))
-    content = spotter.to_tflite()
+    content = streaming_step(*split(model, model_settings)).to_tflite()
     with fileio.atomic_open(path, "wb") as out:
         out.write(content)
-    spotter.timing.write(spotter_runtime.timing_path(path))
+    stream_timing(model_settings).write(spotter_runtime.timing_path(path))
     logging.info("Saved streaming TFLite model (%d bytes) to %s", len(content), path)
     return path
 
@@ -126,23 +117,16 @@ def export_spotter(model: keras.Model, run: RunSettings, output_dir: str,
 
 
 def offline_scores(module: inference_export.InferenceModule, waveform: np.ndarray,
-                   timing: spotter_runtime.StreamTiming,
-                   batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """The same windows as `spotter_runtime.recording_scores`, each embedded from scratch by
-    the offline model (`module` wraps it with its front end)."""
-    settings = module.model_settings
-    hops = np.arange(timing.first_full_hop, waveform.size // timing.hop_samples)
+                   timing: spotter_runtime.StreamTiming) -> tuple[np.ndarray, np.ndarray]:
+    """The scores `spotter_runtime.recording_scores` streams, offline: (times_ms int64 `[n]`,
+    scores float32 `[n, labels]`) from one pass of the model's embedding over the recording
+    (`module` wraps the trained model with its settings)."""
+    hops = ring_head.scored_hops(waveform.size)
     if not hops.size:
         raise spotter_runtime.SpotterModelError(
             f"a recording of {waveform.size} samples is shorter than the first full window "
             f"({timing.min_stream_samples} samples)")
-    rate = tf.constant(settings.sample_rate)
-    score_fn = tf.function(lambda audio: tf.nn.softmax(module.model(tf.reshape(
-        features.compute(audio, rate, settings), [-1, settings.fingerprint_size]),
-        training=False)))
-    scores = []
-    for start in progress.track(range(0, hops.size, batch_size), "scoring windows offline"):
-        ends = hops[start:start + batch_size] * timing.hop_samples + timing.window_end_offset
-        windows = np.stack([waveform[e - features.CONTEXT_SAMPLES:e] for e in ends])
-        scores.append(score_fn(tf.constant(windows.T)).numpy())
-    return np.array([timing.time_ms(h) for h in hops], np.int64), np.concatenate(scores)
+    embedding, head = split(module.model, module.model_settings)
+    scores = ring_head.offline_scores(score_windows(head), ring_head.embed(embedding, waveform),
+                                      hops)
+    return np.array([timing.time_ms(h) for h in hops], np.int64), scores

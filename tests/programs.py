@@ -129,7 +129,7 @@ class Inputs:
         from wakeword import model as model_lib, runtime
         path = self.path("wakeword")
         os.makedirs(path)
-        step = model_lib.WakeWordStep(speech_embedding.load(), model_lib.build_head())
+        step = model_lib.streaming_step(speech_embedding.load(), model_lib.build_head())
         self.write(os.path.join(path, runtime.MODEL_NAME), step.to_tflite())
         runtime.Manifest("test", 0.5, 1, 2.0, 16000, 1280, 24, 0.5).write(
             os.path.join(path, runtime.MANIFEST_NAME))

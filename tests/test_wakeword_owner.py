@@ -77,8 +77,8 @@ def wakeword_model(tmp_path_factory) -> str:
     """An untrained head whose threshold every scored hop reaches: it fires on schedule."""
     folder = str(tmp_path_factory.mktemp("wakeword") / "model")
     os.makedirs(folder)
-    step = wakeword_model_lib.WakeWordStep(speech_embedding.load(),
-                                           wakeword_model_lib.build_head())
+    step = wakeword_model_lib.streaming_step(speech_embedding.load(),
+                                              wakeword_model_lib.build_head())
     with open(os.path.join(folder, runtime.MODEL_NAME), "wb") as model_file:
         model_file.write(step.to_tflite())
     runtime.Manifest("hey jarvis", 1e-6, 1, 2.0, RATE, HOP, 24, 0.5).write(

@@ -24,7 +24,7 @@ HEAD_WEIGHTS_NAME = "head.weights.h5"
 def write(folder: str, head: keras.Model, manifest: runtime.Manifest) -> None:
     """Writes every model file into `folder` (itself written atomically by the caller)."""
     embedding = speech_embedding.load()
-    content = model_lib.WakeWordStep(embedding, head).to_tflite()
+    content = model_lib.streaming_step(embedding, head).to_tflite()
     with fileio.atomic_open(os.path.join(folder, manifest.model), "wb") as out:
         out.write(content)
     manifest.write(os.path.join(folder, runtime.MANIFEST_NAME))

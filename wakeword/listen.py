@@ -30,7 +30,7 @@ import sys
 from absl import flags, logging
 
 from earshot import cli, streaming
-from wakeword import detect, owner, runtime
+from wakeword import detector as detector_lib, owner
 
 FLAGS = flags.FLAGS
 READ_HOPS = 4  # stdin is read 320 ms at a time, and files are fed 320 ms at a time
@@ -54,10 +54,8 @@ def main(argv: list[str]) -> None:
     del argv
     # Before the model and the audio: a wrong --owner fails first (and alone loads TensorFlow).
     check = owner.from_flags(FLAGS.owner, FLAGS.speaker_model, FLAGS.owner_threshold)
-    stream = runtime.WakeWordStream(FLAGS.model, num_threads=FLAGS.num_threads)
-    manifest = stream.manifest
-    trigger = detect.Trigger(detect.Detector(manifest.threshold, manifest.smoothing_hops,
-                                             manifest.refractory_s))
+    detector = detector_lib.Detector(FLAGS.model, num_threads=FLAGS.num_threads)
+    manifest, stream = detector.manifest, detector.stream
     piece = READ_HOPS * manifest.hop_samples
     chunks = streaming.input_chunks(FLAGS.input, manifest.sample_rate, piece, sys.stdin.buffer)
     heard = int(owner.OWNER_SECONDS * manifest.sample_rate)
@@ -67,15 +65,10 @@ def main(argv: list[str]) -> None:
     for chunk in chunks:
         if recent is not None:
             recent.push(chunk)
-        first = stream.hop
-        for index, score in enumerate(stream.push(chunk)):
-            if not trigger.update(score):
-                continue
-            end = (first + index + 1) * manifest.hop_samples
-            line = f"{end / manifest.sample_rate:8.3f} s  {manifest.phrase}  " \
-                   f"(score {trigger.smoothed:.2f})"
+        for found in detector.push(chunk):
+            line = f"{found.time_s:8.3f} s  {found.phrase}  (score {found.score:.2f})"
             if check is not None:
-                verdict = check.check(recent.window(end, heard))
+                verdict = check.check(recent.window(found.end_sample, heard))
                 line += f"  {'owner' if verdict.accepted else 'rejected: not'} {check.name} " \
                         f"(similarity {verdict.similarity:.2f})"
                 accepted += verdict.accepted

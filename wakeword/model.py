@@ -3,10 +3,9 @@
 The head (2 x [time conv 3 x 128, layer norm, ReLU], max over time, 1 logit) scores a window
 of 16 embeddings, 1.28 s of embedding hops whose audio spans 1.975 s.
 
-Streaming, each 80 ms hop of 1280 samples runs `StreamingEmbedding` (only the new frames),
-pushes its embedding into a ring of the last 16, and scores the ring. Hop `h` emits offline
-embedding `h - 9`, so the ring is first full of real embeddings at hop `FIRST_SCORED_HOP`
-= 24; a hop counter in the state makes earlier scores exactly 0. `offline_scores` gives the
+Streaming and offline scoring are speech_embedding's `ring_head`, shared with keyword
+spotting: `streaming_step` is the step of `wakeword.tflite` (a hop counter in the state makes
+the scores of hops before `FIRST_SCORED_HOP` = 24 exactly 0), and `offline_scores` gives the
 same per-hop scores from one offline pass over a whole recording, which is how training,
 calibration and evaluation score hours of audio quickly.
 """
@@ -18,13 +17,13 @@ import numpy as np
 import tensorflow as tf
 
 import speech_embedding
-from speech_embedding import streaming as streaming_embedding
+from speech_embedding import ring_head, streaming as streaming_embedding
 
-WINDOW = 16  # embeddings per window (openWakeWord's 1.28 s)
-EMBEDDING_SIZE = 96
+WINDOW = ring_head.WINDOW  # 16 embeddings per window (openWakeWord's 1.28 s)
+EMBEDDING_SIZE = speech_embedding.EMBEDDING_SIZE
 HIDDEN = 128
-HOP_SAMPLES = streaming_embedding.HOP_SAMPLES
-FIRST_SCORED_HOP = streaming_embedding.WARMUP_HOPS + WINDOW - 1  # 24
+HOP_SAMPLES = ring_head.HOP_SAMPLES
+FIRST_SCORED_HOP = ring_head.FIRST_SCORED_HOP  # 24
 SCORE = "score"
 RING_STATE = "ring_state"
 HOPS_STATE = "hops_state"
@@ -54,51 +53,29 @@ def build_head(seed: int = 0, dropout: float = 0.0, input_noise: float = 0.0) ->
     return keras.Model(windows, keras.layers.Dense(1, name="logit")(x), name="wakeword_head")
 
 
-def windows(embeddings: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """float32 `[n, 16, 96]`: the 16 embeddings ending at each index of `ends` (inclusive)."""
-    return embeddings[np.asarray(ends)[:, None] + np.arange(1 - WINDOW, 1)]
+windows = ring_head.windows
 
 
-def offline_scores(head: keras.Model, embeddings: np.ndarray, num_samples: int,
-                   batch: int = 4096) -> np.ndarray:
+def score_windows(head: keras.Model) -> ring_head.ScoreWindows:
+    """float32 `[n, 16, 96]` windows -> `[n, 1]` scores in [0, 1] (the sigmoid of the logit)."""
+    return lambda batch: tf.sigmoid(head(batch, training=False))
+
+
+def offline_scores(head: keras.Model, embeddings: np.ndarray, num_samples: int) -> np.ndarray:
     """float32 `[num_samples // 1280]`: the streaming model's score of every hop, from the
     offline embeddings `[T, 96]` of the same audio (0 before `FIRST_SCORED_HOP`)."""
-    hops = num_samples // HOP_SAMPLES
-    scores = np.zeros(hops, np.float32)
-    scored = np.arange(FIRST_SCORED_HOP, hops)
+    scores = np.zeros(num_samples // HOP_SAMPLES, np.float32)
+    scored = ring_head.scored_hops(num_samples)
     if scored.size:
-        ends = scored - streaming_embedding.WARMUP_HOPS
-        logits = np.concatenate([
-            head(windows(embeddings, ends[i:i + batch]), training=False).numpy()[:, 0]
-            for i in range(0, ends.size, batch)])
-        scores[scored] = 1.0 / (1.0 + np.exp(-logits))
+        scores[scored] = ring_head.offline_scores(score_windows(head), embeddings, scored)[:, 0]
     return scores
 
 
-class WakeWordStep(streaming_embedding.StatefulStep):
-    """`step(samples[1280], *state) -> {"score": [1], <state name>: new state}`."""
-
-    def __init__(self, embedding: keras.Model, head: keras.Model):
-        self._embedding = streaming_embedding.StreamingEmbedding(embedding)
-        super().__init__(self._embedding.hop_samples, name="streaming_wakeword")
-        self._head = head
-        self._head_weights = streaming_embedding.ConstantWeights(head)
-        self._embedding_states = len(self._embedding.state_specs)
-        self.state_specs = self._embedding.state_specs + [
-            tf.TensorSpec([WINDOW, EMBEDDING_SIZE], tf.float32, name=RING_STATE),
-            tf.TensorSpec([1], tf.float32, name=HOPS_STATE)]
-
-    def step(self, samples: tf.Tensor, *state: tf.Tensor) -> dict[str, tf.Tensor]:
-        hop = self._embedding.step(samples, *state[:self._embedding_states])
-        ring = tf.concat([state[-2][1:], hop[streaming_embedding.EMBEDDING][tf.newaxis]], axis=0)
-        with self._head_weights.scope():
-            logit = self._head(ring[tf.newaxis], training=False)[0]
-        scored = tf.cast(state[-1] >= FIRST_SCORED_HOP, tf.float32)
-        outputs = {name: hop[name] for name in self._embedding.state_names}
-        outputs[RING_STATE] = ring
-        outputs[HOPS_STATE] = tf.minimum(state[-1] + 1.0, FIRST_SCORED_HOP)
-        outputs[SCORE] = tf.sigmoid(logit) * scored
-        return outputs
+def streaming_step(embedding: keras.Model, head: keras.Model) -> ring_head.RingHeadStep:
+    """`step(samples[1280], *state) -> {"score": [1], <state name>: new state}`; scores of
+    hops before `FIRST_SCORED_HOP` are exactly 0 (a hop counter is part of the state)."""
+    return ring_head.RingHeadStep(embedding, head, score_windows(head), name="streaming_wakeword",
+                                  ring_state=RING_STATE, scores=SCORE, hops_state=HOPS_STATE)
 
 
 class HubModule(tf.Module):

@@ -8,13 +8,13 @@ r"""The owner check: a detection counts only if the phrase was said by an enroll
 No wake-word peer has this (openWakeWord issue #21 asks for it). At each detection, the audio
 the head heard, the last OWNER_SECONDS ending at the hop that fired (kept by `RecentAudio`),
 goes through the speaker_embedding model, and its vector is scored against the speaker's
-enrolled vectors with the database's own cosine (`SpeakerDatabase.score`, as
+enrolled vectors with the database's own cosine (`speaker_embedding.Verifier`, as
 `speaker_embedding.verify` scores a recording). The detection is the owner's when that
 similarity reaches the threshold:
 
 - by default the speaker model's equal-error-rate threshold, which
   `speaker_embedding.evaluate --whole_utterances` measured on held-out speakers and stored in
-  MODEL_DIR/eval_whole/metrics.json (`speaker_embedding.cli.default_threshold`, verify's
+  MODEL_DIR/eval_whole/metrics.json (`speaker_embedding.verifier.default_threshold`, verify's
   default too: utterance vectors, the normalised mean of 1.6 s windows, are what is scored
   here);
 - or the one given (`--owner_threshold`), e.g. higher to let fewer other voices through.
@@ -31,8 +31,6 @@ runs on LiteRT alone.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from earshot.errors import UserError
@@ -47,11 +45,6 @@ SEPARATOR = ":"
 
 class OwnerError(UserError, ValueError):
     """An owner that cannot be checked: a malformed --owner, or its model or threshold."""
-
-
-class Verdict(NamedTuple):
-    accepted: bool
-    similarity: float  # cosine with the enrolled speaker, in [-1, 1]
 
 
 def parse(spec: str) -> tuple[str, str]:
@@ -77,32 +70,28 @@ class OwnerCheck:
     def __init__(self, database_path: str, name: str, model_dir: str,
                  threshold: float | None = None):
         self.name = name
-        self._enrolled = database.read(database_path)
-        if name not in self._enrolled.names:
-            enrolled = ", ".join(self._enrolled.speakers()) or "nobody"
-            raise OwnerError(f"{database_path}: {name!r} is not enrolled; enrolled: {enrolled}")
+        enrolled = database.read(database_path)
+        if name not in enrolled.names:
+            names = ", ".join(enrolled.speakers()) or "nobody"
+            raise OwnerError(f"{database_path}: {name!r} is not enrolled; enrolled: {names}")
         if threshold is not None and not -1.0 <= threshold <= 1.0:
             raise OwnerError(f"--owner_threshold={threshold}: a cosine similarity threshold "
                              "must be in [-1, 1]")
         # TensorFlow loads here, only when there is an owner to check (see the module doc).
-        from speaker_embedding import cli as speaker_cli, embedder
-        network = embedder.load_model(model_dir)
-        database.check_model(self._enrolled, embedder.fingerprint(network), database_path)
-        if threshold is None:
-            try:
-                threshold = speaker_cli.default_threshold(model_dir)
-            except embedder.ModelFolderError as error:
-                raise OwnerError(
-                    f"{model_dir}: no verification threshold measured ({error.__cause__}); run "
-                    "python -m speaker_embedding.evaluate --whole_utterances on this model, or "
-                    "pass --owner_threshold") from error
-        self.threshold = float(threshold)
-        self._embedder = embedder.Embedder(network)
+        from speaker_embedding import embedder, verifier
+        self._verifier = verifier.Verifier(model_dir, database_path, threshold)
+        try:
+            self.threshold = self._verifier.threshold
+        except embedder.ModelFolderError as error:
+            raise OwnerError(
+                f"{model_dir}: no verification threshold measured ({error.__cause__}); run "
+                "python -m speaker_embedding.evaluate --whole_utterances on this model, or "
+                "pass --owner_threshold") from error
 
-    def check(self, waveform: np.ndarray) -> Verdict:
-        """float32 `[samples]` at 16 kHz (0.5 s or more) -> the verdict on its speaker."""
-        similarity = self._enrolled.score(self.name, self._embedder.embed(waveform))
-        return Verdict(similarity >= self.threshold, similarity)
+    def check(self, waveform: np.ndarray):
+        """float32 `[samples]` at 16 kHz (0.5 s or more) -> the `speaker_embedding.Verdict`
+        (accepted, similarity) on its speaker."""
+        return self._verifier.verify(self.name, waveform)
 
 
 def from_flags(spec: str | None, model_dir: str | None, threshold: float | None
