@@ -7,7 +7,7 @@ Two tools write a model the page can run, each in its own format:
 * `speech_commands.export_kws`: `streaming_kws.tflite` (output `scores`), its timing
   `streaming_kws.json` and `conv_actions_labels.txt`, in the folder or in the `export/`
   folder of the training run; `speech_commands.listen` turns its scores into commands with
-  `RecognizeCommands` under its flags' defaults (`RECOGNIZER_DEFAULTS`).
+  `RecognizeCommands` under its flags' defaults (`speech_commands.detection.DEFAULTS`).
 
 `read(folder)` turns either into one `LiveModel`, and `LiveModel.description()` into the JSON
 the page runs on: the output holding the scores, the labels, the first scored hop, the time a
@@ -27,18 +27,23 @@ from typing import Any
 
 from earshot import streaming
 from earshot.errors import UserError
-from speech_commands import dataset, spotter_runtime
+from speech_commands import dataset, detection, spotter_runtime
 
 WAKEWORD_MANIFEST = "manifest.json"  # wakeword.runtime.MANIFEST_NAME
 WAKEWORD_FIELDS = {"phrase": str, "threshold": (int, float), "smoothing_hops": int,
                    "refractory_s": (int, float), "sample_rate": int, "hop_samples": int,
                    "first_scored_hop": int, "model": str}
 WAKEWORD_SCORE = "score"  # wakeword.runtime.SCORE
-# `python -m speech_commands.listen`'s flag defaults, so that the page detects what it prints.
-RECOGNIZER_DEFAULTS = {"average_window_ms": 500.0, "detection_threshold": 0.7,
-                       "suppression_ms": 1500.0, "minimum_count": 3}
 ABOUT = ("--model must be a folder written by `python -m wakeword.train`, or by `python -m "
          "speech_commands.export_kws` (or the training run folder it exported into)")
+
+
+def _recognizer_defaults() -> dict[str, float]:
+    """`python -m speech_commands.listen`'s flag defaults: the page detects what it prints."""
+    rules = detection.DEFAULTS
+    return {"average_window_ms": rules.average_window_ms,
+            "detection_threshold": rules.detection_threshold,
+            "suppression_ms": rules.suppression_ms, "minimum_count": rules.minimum_count}
 
 
 class ModelFolderError(UserError, ValueError):
@@ -62,7 +67,7 @@ class LiveModel:
         the time its tool prints.
       detector: the rule and its settings: {"rule": "trigger", threshold, smoothing_hops,
         refractory_hops} (`wakeword.detect.Trigger`) or {"rule": "recognize", ...
-        RECOGNIZER_DEFAULTS} (`speech_commands.recognize_commands`).
+        recognizer settings} (`speech_commands.recognize_commands`, `detection.DEFAULTS`).
     """
 
     kind: str
@@ -145,7 +150,8 @@ def _keyword_spotter(folder: str) -> LiveModel:
         path=model_path, scores_output=spotter_runtime.SCORES, labels=labels,
         sample_rate=timing.sample_rate, hop_samples=timing.hop_samples,
         first_scored_hop=timing.first_full_hop, time_end_offset=timing.window_end_offset,
-        time_back_ms=timing.clip_duration_ms, detector={"rule": "recognize", **RECOGNIZER_DEFAULTS})
+        time_back_ms=timing.clip_duration_ms,
+        detector={"rule": "recognize", **_recognizer_defaults()})
 
 
 def _check_runs(model: LiveModel) -> None:
