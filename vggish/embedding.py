@@ -13,7 +13,6 @@ from typing import Iterable, Union
 import numpy as np
 import tensorflow as tf
 
-from earshot import audio
 from vggish import features, numpy_features, params, postprocess, weights
 
 AudioInput = Union[str, os.PathLike, np.ndarray]
@@ -70,12 +69,7 @@ class Embedder:
     def __call__(self, audio_input: AudioInput, sample_rate: int = params.SAMPLE_RATE,
                  postprocess: bool = False) -> np.ndarray:
         """See `embed`."""
-        if isinstance(audio_input, (str, os.PathLike)):
-            name = os.fspath(audio_input)
-            blocks = audio.stream(name, params.SAMPLE_RATE)
-        else:
-            name = None
-            blocks = [features.prepare_waveform(audio_input, sample_rate)]
+        name, blocks = numpy_features.input_blocks(audio_input, sample_rate)
         embeddings = self.embed_blocks(blocks, MAX_BATCH_EXAMPLES, name)
         return self.postprocessor(embeddings) if postprocess else embeddings
 

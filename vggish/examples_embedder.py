@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from earshot import audio, litert
+from earshot import litert
 from vggish import numpy_features, params
 from vggish import postprocess as postprocess_lib
 
@@ -51,12 +51,7 @@ class ExamplesEmbedder:
         A file is decoded in blocks and embedded BATCH_EXAMPLES examples at a time, so memory
         does not grow with its length.
         """
-        if isinstance(audio_input, (str, os.PathLike)):
-            name = os.fspath(audio_input)
-            blocks = audio.stream(name, params.SAMPLE_RATE)
-        else:
-            name = None
-            blocks = [numpy_features.prepare_waveform(audio_input, sample_rate)]
+        name, blocks = numpy_features.input_blocks(audio_input, sample_rate)
         embeddings = np.concatenate([
             self.embed_examples(numpy_features.log_mel_examples(piece))
             for piece in numpy_features.example_slices(blocks, BATCH_EXAMPLES, name)])

@@ -10,6 +10,7 @@ mel matrix and the checks and conversions of the input waveform.
 from __future__ import annotations
 
 import functools
+import os
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -118,6 +119,16 @@ def check_length(num_samples: int, name: str | None = None) -> None:
             f"{prefix}audio too short for VGGish: {num_samples / params.SAMPLE_RATE:.3f} s "
             f"({num_samples} samples at 16 kHz); one example needs "
             f"{params.MIN_SAMPLES / params.SAMPLE_RATE:.3f} s ({params.MIN_SAMPLES} samples)")
+
+
+def input_blocks(audio_input, sample_rate: int) -> tuple[str | None, Iterable[np.ndarray]]:
+    """(name, float32 mono 16 kHz blocks) of a file path, decoded in blocks as it is read (so
+    memory does not grow with its length), or of a waveform array at `sample_rate`
+    (`prepare_waveform`; name None)."""
+    if isinstance(audio_input, (str, os.PathLike)):
+        name = os.fspath(audio_input)
+        return name, audio.stream(name, params.SAMPLE_RATE)
+    return None, [prepare_waveform(audio_input, sample_rate)]
 
 
 def example_slices(blocks: Iterable[np.ndarray], batch_examples: int,
