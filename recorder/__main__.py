@@ -25,8 +25,9 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
     flags.DEFINE_string("output_dir", None, "Dataset folder the clips are written to (created "
-                        "if missing; existing clips are kept and counted).")
-    flags.DEFINE_string("words", None, "Comma-separated keywords to record, e.g. yes,no,up.")
+                        "if missing; existing clips are kept and counted).", required=True)
+    flags.DEFINE_string("words", None, "Comma-separated keywords to record, e.g. yes,no,up.",
+                        required=True)
     flags.DEFINE_string("speaker", None, "Speaker name used in file names "
                         "(<speaker>_nohash_<k>.wav); default: your login name.")
     flags.DEFINE_string("host", "127.0.0.1", "Address to bind. Browsers only allow the "
@@ -38,7 +39,6 @@ def define_flags() -> None:
     flags.DEFINE_integer("takes_per_word", 10, "Takes per word the page asks for.")
     flags.DEFINE_float("min_level_db", takes.DEFAULT_MIN_LEVEL_DB, "Takes whose loudest 30 ms "
                        "stay below this level (dBFS) are refused as silent.")
-    flags.mark_flags_as_required(["output_dir", "words"])
 
 
 def config_from_flags() -> dataset_lib.RecorderConfig:

@@ -1,9 +1,9 @@
 r"""Spots keywords in a recording or a live stream, 80 ms at a time, without TensorFlow.
 
-    python -m speech_commands.listen --model=/tmp/speech_commands_train --input=stream.wav
-    arecord -f S16_LE -r 16000 -c 1 -t raw | python -m speech_commands.listen --model=DIR --input=-
+    python -m speech_commands.listen --model_dir=/tmp/speech_commands_train --input=stream.wav
+    arecord -f S16_LE -r 16000 -c 1 -t raw | python -m speech_commands.listen --model_dir=DIR --input=-
 
-`--model` is a folder written by `speech_commands.export_kws` (it holds
+`--model_dir` is a folder written by `speech_commands.export_kws` (it holds
 `streaming_kws.tflite`, its timing `streaming_kws.json` and `conv_actions_labels.txt`), or the
 run folder it exported into (its `export/`). Each 1280-sample hop runs the streaming TFLite
 model once on LiteRT (new embedding frames only, then the head on the ring of the last 16
@@ -35,9 +35,10 @@ READ_HOPS = 4  # stdin is read 4 hops (320 ms) at a time
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("model", None, "Folder written by speech_commands.export_kws, or the "
-                        "training run folder it exported into.")
-    flags.DEFINE_string("input", None, "Audio file, or '-' for raw 16-bit 16 kHz mono PCM on stdin.")
+    flags.DEFINE_string("model_dir", None, "Folder written by speech_commands.export_kws, or the "
+                        "training run folder it exported into.", required=True)
+    flags.DEFINE_string("input", None, "Audio file, or '-' for raw 16-bit 16 kHz mono PCM on stdin.",
+                        required=True)
     defaults = detection.DEFAULTS
     flags.DEFINE_float("average_window_ms", defaults.average_window_ms,
                        "Scores are averaged over this long.")
@@ -48,7 +49,6 @@ def define_flags() -> None:
     flags.DEFINE_integer("minimum_count", defaults.minimum_count,
                          "Scores a window needs before it is trusted.")
     flags.DEFINE_integer("num_threads", 1, "TFLite interpreter threads.")
-    flags.mark_flags_as_required(["model", "input"])
 
 
 def listen(stream: spotter_runtime.SpotterStream, labels: list[str],
@@ -68,7 +68,7 @@ def listen(stream: spotter_runtime.SpotterStream, labels: list[str],
 
 def main(argv):
     del argv
-    model_path, labels_path = spotter_runtime.model_paths(FLAGS.model)
+    model_path, labels_path = spotter_runtime.model_paths(FLAGS.model_dir)
     labels = dataset.read_labels(labels_path)
     stream = spotter_runtime.SpotterStream(model_path, num_threads=FLAGS.num_threads)
     recognizer = recognize_commands.RecognizeCommands(
