@@ -9,8 +9,8 @@ NumPy front end (`vggish.examples_embedder`); and torchvggish 0.2 (NumPy front e
 model) with the same converted weights loaded, all with the same thread count; then each ratio
 to torchvggish and the cosine similarity of the quantized embeddings to the float32 ones.
 
-Without --model_dir the parity fixture checkpoint (`../shared/fixtures/vggish` beside the checkout) is
-converted and used: its values are not Google's trained ones, which does not change speed
+Without --model_dir the parity fixture checkpoint (`../shared/fixtures/vggish` beside the checkout)
+is converted and used: its values are not Google's trained ones, which does not change speed
 (dense layers are stored dense), but makes the cosine figures those of the fixture weights.
 Needs the `bench` extra: torch==2.13.0 (CPU), torchvggish==0.2 and onnx (+ onnxruntime).
 """

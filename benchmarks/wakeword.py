@@ -47,7 +47,8 @@ def main(argv: list[str]) -> None:
     waveform = hop_timing.speech("hey jarvis, what is the weather like today", FLAGS.seconds)
     hops = waveform[:waveform.size // 1280 * 1280].reshape(-1, 1280)
     with tempfile.TemporaryDirectory() as directory:
-        stream = runtime.WakeWordStream(FLAGS.model_dir or _untrained_model(directory), num_threads=1)
+        stream = runtime.WakeWordStream(FLAGS.model_dir or _untrained_model(directory),
+                                        num_threads=1)
         ours = hop_timing.cpu_ms_per_hop(stream.push, hops)
     theirs = hop_timing.cpu_ms_per_hop(openwakeword.OpenWakeWordStream("hey_jarvis_v0.1").push,
                                        hops)

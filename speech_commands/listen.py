@@ -1,7 +1,8 @@
 r"""Spots keywords in a recording or a live stream, 80 ms at a time, without TensorFlow.
 
     python -m speech_commands.listen --model_dir=/tmp/speech_commands_train --input=stream.wav
-    arecord -f S16_LE -r 16000 -c 1 -t raw | python -m speech_commands.listen --model_dir=DIR --input=-
+    arecord -f S16_LE -r 16000 -c 1 -t raw | \
+        python -m speech_commands.listen --model_dir=DIR --input=-
 
 `--model_dir` is a folder written by `speech_commands.export_kws` (it holds
 `streaming_kws.tflite`, its timing `streaming_kws.json` and `conv_actions_labels.txt`), or the
@@ -37,8 +38,8 @@ READ_HOPS = 4  # stdin is read 4 hops (320 ms) at a time
 def define_flags() -> None:
     flags.DEFINE_string("model_dir", None, "Folder written by speech_commands.export_kws, or the "
                         "training run folder it exported into.", required=True)
-    flags.DEFINE_string("input", None, "Audio file, or '-' for raw 16-bit 16 kHz mono PCM on stdin.",
-                        required=True)
+    flags.DEFINE_string("input", None, "Audio file, or '-' for raw 16-bit 16 kHz mono PCM on "
+                        "stdin.", required=True)
     defaults = detection.DEFAULTS
     flags.DEFINE_float("average_window_ms", defaults.average_window_ms,
                        "Scores are averaged over this long.")

@@ -287,7 +287,8 @@ CHAINS: tuple[tuple[Step, ...], ...] = (
         f"--input_wav={w.ok_wav}", f"--output_image={w.path('s.png')}"]),),
     (Step("wakeword.score", lambda w: [
         f"--model_dir={w.wakeword_model}", f"--input={w.ok_wav}", f"--output={w.path('w.csv')}"]),),
-    (Step("wakeword.listen", lambda w: [f"--model_dir={w.wakeword_model}", f"--input={w.ok_wav}"]),),
+    (Step("wakeword.listen", lambda w: [
+        f"--model_dir={w.wakeword_model}", f"--input={w.ok_wav}"]),),
     (Step("recorder", lambda w: [
         f"--output_dir={w.recordings}", "--words=yes", "--port=0"], up=r"Recorder page",
         default=True),),

@@ -1,6 +1,7 @@
 r"""Scores audio files with a wake-word model, one row per 80 ms hop, without TensorFlow.
 
-    python -m wakeword.score --model_dir=/tmp/hey_jarvis --input=a.wav[,b.wav,...] --output=scores.csv
+    python -m wakeword.score --model_dir=/tmp/hey_jarvis --input=a.wav[,b.wav,...] \
+        --output=scores.csv
 
 writes `file,time_s,score` rows: `file` as given, `time_s` the end of the hop in that file
 (hop h covers audio up to (h + 1) * 0.08 s), `score` the streaming TFLite model's output,
