@@ -63,17 +63,17 @@ def _run(command: list[str]) -> float:
 
 
 def _model_args() -> list[str]:
-    return [f"--model_path={FLAGS.model_path}"] if FLAGS.model_path else []
+    return [f"--model_dir={FLAGS.model_dir}"] if FLAGS.model_dir else []
 
 
 def pipeline_seconds(pattern: str, output: str) -> float:
     return _run([sys.executable, "-m", "corpus.embed", f"--model={FLAGS.model}",
-                 f"--input_pattern={pattern}", f"--output={output}", *_model_args(),
+                 f"--input_pattern={pattern}", f"--output_dir={output}", *_model_args(),
                  *PIPELINE_ARGS])
 
 
 def loop_seconds(paths: list[str], output: str) -> float:
-    extra = ([f"--weights_path={FLAGS.model_path}"] if FLAGS.model_path else []) + (
+    extra = ([f"--model_dir={FLAGS.model_dir}"] if FLAGS.model_dir else []) + (
         ["--postprocess"] if FLAGS.model == "vggish" else [])
     return _run([sys.executable, "-m", f"{FLAGS.model}.embed", f"--input={','.join(paths)}",
                  f"--output={output}", *extra])
@@ -153,7 +153,7 @@ def main(argv: list[str]) -> None:
 if __name__ == "__main__":
     flags.DEFINE_enum("model", "speech_embedding", ["speech_embedding", "vggish"],
                       "The model both sides run.")
-    flags.DEFINE_string("model_path", None, "vggish: a `vggish.convert` weights folder "
+    flags.DEFINE_string("model_dir", None, "vggish: a `vggish.convert` weights folder "
                         "(default: the cache).")
     flags.DEFINE_integer("clips", 800, "Files of 1-30 s for the pipeline-vs-loop figure.")
     flags.DEFINE_integer("short_clips", 1200, "1 s files (and seconds of the long file) for "

@@ -100,8 +100,8 @@ def command(run: str, wav: str, one_pass: bool, models: dict[str, str], scratch:
     if run == "speaker_embedding_cli":
         return [sys.executable, "-m", module, f"--model_dir={models['speaker_embedding']}",
                 f"--db={os.path.join(scratch, 'speakers.npz')}", "--name=benchmark",
-                f"--audio={wav}"]
-    extra = [f"--weights_path={models['vggish']}"] if run == "vggish_cli" else []
+                f"--input={wav}"]
+    extra = [f"--model_dir={models['vggish']}"] if run == "vggish_cli" else []
     return [sys.executable, "-m", module, f"--input={wav}",
             f"--output={os.path.join(scratch, 'out.npz')}", *extra]
 

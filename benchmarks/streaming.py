@@ -11,9 +11,9 @@ number of threads, in the same run:
 
 CPU time is process time (`time.process_time`) over all hops, divided by the hop count.
 
-    python -m benchmarks.streaming [--threads=1] [--seconds=60] [--model=DIR]
+    python -m benchmarks.streaming [--threads=1] [--seconds=60] [--model_dir=DIR]
 
-Without `--model` the streaming model is built from the pretrained embedding and an
+Without `--model_dir` the streaming model is built from the pretrained embedding and an
 untrained 12-label head (same compute as a trained one).
 """
 
@@ -54,8 +54,8 @@ class OpenWakeWordStream:
 
 
 def _streaming_model(directory: str) -> str:
-    if FLAGS.model:
-        return spotter_runtime.model_paths(FLAGS.model)[0]
+    if FLAGS.model_dir:
+        return spotter_runtime.model_paths(FLAGS.model_dir)[0]
     settings = architectures.settings_for(TrainConfig(
         model_architecture="embedding_head", wanted_words=",".join(["word"] * 10)))
     path = os.path.join(directory, spotter_runtime.STREAMING_MODEL_NAME)
@@ -82,6 +82,6 @@ def main(argv: list[str]) -> None:
 if __name__ == "__main__":
     flags.DEFINE_integer("threads", 1, "CPU threads for both (TFLite, onnxruntime intra-op).")
     flags.DEFINE_float("seconds", 60.0, "Audio streamed through each, in seconds.")
-    flags.DEFINE_string("model", "", "An export_kws folder (or the run folder it exported "
+    flags.DEFINE_string("model_dir", "", "An export_kws folder (or the run folder it exported "
                         "into); default: an untrained head.")
     cli.run(main)

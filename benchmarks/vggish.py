@@ -1,6 +1,6 @@
 r"""VGGish speed, end to end (waveform -> embeddings), against torchvggish in the same run.
 
-    python -m benchmarks.vggish [--seconds=60] [--threads=2] [--repeats=5] [--weights_path=DIR]
+    python -m benchmarks.vggish [--seconds=60] [--threads=2] [--repeats=5] [--model_dir=DIR]
 
 Prints audio seconds embedded per wall-clock second for: earshot's Keras float32 pipeline
 (`vggish.embed`); TFLite float32, dynamic-range and int8 models (`vggish.tflite`, on LiteRT)
@@ -9,8 +9,8 @@ NumPy front end (`vggish.examples_embedder`); and torchvggish 0.2 (NumPy front e
 model) with the same converted weights loaded, all with the same thread count; then each ratio
 to torchvggish and the cosine similarity of the quantized embeddings to the float32 ones.
 
-Without --weights_path the parity fixture checkpoint (`../shared/fixtures/vggish` beside the checkout) is
-converted and used: its values are not Google's trained ones, which does not change speed
+Without --model_dir the parity fixture checkpoint (`../shared/fixtures/vggish` beside the checkout)
+is converted and used: its values are not Google's trained ones, which does not change speed
 (dense layers are stored dense), but makes the cosine figures those of the fixture weights.
 Needs the `bench` extra: torch==2.13.0 (CPU), torchvggish==0.2 and onnx (+ onnxruntime).
 """
@@ -96,7 +96,7 @@ def main(argv: list[str]) -> None:
     torch.set_flush_denormal(True)
     from vggish import embedding as embed_lib, examples_embedder, onnx_model, tflite
 
-    weights_path = FLAGS.weights_path or fixtures.vggish_fixture_weights()
+    weights_path = FLAGS.model_dir or fixtures.vggish_fixture_weights()
     waveform = benchmark_audio(FLAGS.seconds)
     embedder = embed_lib.Embedder(weights_path)
     torch_model = torchvggish_model(embedder.model)
@@ -149,5 +149,5 @@ if __name__ == "__main__":
     flags.DEFINE_float("seconds", 60.0, "Length of the benchmark audio, in seconds.")
     flags.DEFINE_integer("threads", 2, "Threads for TensorFlow, TFLite and PyTorch alike.")
     flags.DEFINE_integer("repeats", 5, "Timed runs per variant (the median is reported).")
-    flags.DEFINE_string("weights_path", None, "Converted weights folder; default: the fixture.")
+    flags.DEFINE_string("model_dir", None, "Converted weights folder; default: the fixture.")
     cli.run(main)

@@ -11,9 +11,9 @@ in the same run, and both include everything from samples to the wake-word score
 
 CPU time is process time over all hops divided by the hop count.
 
-    python -m benchmarks.wakeword [--model=DIR] [--seconds=60]
+    python -m benchmarks.wakeword [--model_dir=DIR] [--seconds=60]
 
-Without `--model` the stream is built from the pretrained embedding and an untrained head
+Without `--model_dir` the stream is built from the pretrained embedding and an untrained head
 (the same compute as a trained one).
 """
 
@@ -48,7 +48,8 @@ def main(argv: list[str]) -> None:
     waveform = hop_timing.speech("hey jarvis, what is the weather like today", FLAGS.seconds)
     hops = waveform[:waveform.size // 1280 * 1280].reshape(-1, 1280)
     with tempfile.TemporaryDirectory() as directory:
-        stream = runtime.WakeWordStream(FLAGS.model or _untrained_model(directory), num_threads=1)
+        stream = runtime.WakeWordStream(FLAGS.model_dir or _untrained_model(directory),
+                                        num_threads=1)
         ours = hop_timing.cpu_ms_per_hop(stream.push, hops)
     theirs = hop_timing.cpu_ms_per_hop(openwakeword.OpenWakeWordStream("hey_jarvis_v0.1").push,
                                        hops)
@@ -60,6 +61,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    flags.DEFINE_string("model", "", "A wakeword.train folder; default: an untrained head.")
+    flags.DEFINE_string("model_dir", "", "A wakeword.train folder; default: an untrained head.")
     flags.DEFINE_float("seconds", 60.0, "Audio streamed through each, in seconds.")
     cli.run(main)

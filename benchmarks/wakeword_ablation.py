@@ -9,7 +9,7 @@ hour of ordinary speech at the manifest threshold, near-misses fired, recall at 
 ordinary speech, and the wall time the source left out took to build (in the first run that
 built it). Run it from an empty cache (`EARSHOT_CACHE=...`) for the costs to mean anything.
 
-    python -m benchmarks.wakeword_ablation [--phrase="hey jarvis"] [--work_dir=DIR] \
+    python -m benchmarks.wakeword_ablation [--phrase="hey jarvis"] [--output_dir=DIR] \
         [--data_dir=EVALUATION_SET] [--train_flags=--steps=1500]
 """
 
@@ -32,7 +32,7 @@ REAL = "real speech"
 
 def define_flags() -> None:
     flags.DEFINE_string("phrase", "hey jarvis", "The wake phrase.")
-    flags.DEFINE_string("work_dir", None, "Where the model folders go (default: a temp folder).")
+    flags.DEFINE_string("output_dir", None, "Where the model folders go (default: a temp folder).")
     flags.DEFINE_string("data_dir", None, "wakeword.evaluate's --data_dir (default: its own).")
     flags.DEFINE_list("opt_in", list(voices.OPT_IN_ENGINES),
                       "Opt-in engines of the full run (installed with `make voices-opt-in`).")
@@ -78,14 +78,14 @@ def row(name: str, folder: str, costs: dict[str, float]) -> list[str]:
 
 def main(argv: list[str]) -> None:
     del argv
-    work = FLAGS.work_dir or tempfile.mkdtemp(prefix="wakeword_ablation_")
+    work = FLAGS.output_dir or tempfile.mkdtemp(prefix="wakeword_ablation_")
     costs: dict[str, float] = {}
     rows = []
     for name, train_flags in runs(FLAGS.opt_in).items():
         folder = os.path.join(work, name.replace(" ", "_"))
         _run("wakeword.train", f"--phrase={FLAGS.phrase}", f"--output_dir={folder}",
              "--overwrite", *FLAGS.train_flags, *train_flags)
-        _run("wakeword.evaluate", f"--model={folder}",
+        _run("wakeword.evaluate", f"--model_dir={folder}",
              *([f"--data_dir={FLAGS.data_dir}"] if FLAGS.data_dir else []))
         with open(os.path.join(folder, "metrics.json"), encoding="utf-8") as saved:
             seconds = json.load(saved)["seconds"]

@@ -1,6 +1,6 @@
 """Jobs over whole audio collections on Apache Beam (`pip install .[beam]`).
 
-    python -m corpus.embed --model=vggish --input_pattern='audio/*.wav' --output=features
+    python -m corpus.embed --model=vggish --input_pattern='audio/*.wav' --output_dir=features
 
 `corpus.pipeline` builds the job, `corpus.models` runs each model on batches of clips,
 `corpus.records` writes and reads the records (AudioSet's format and float rows, with

@@ -1,14 +1,14 @@
 r"""Embeds a whole audio collection with Apache Beam: TFRecords of every clip, and dead letters.
 
     python -m corpus.embed --model=vggish --input_pattern='/data/audio/*.wav' \
-        --output=/data/features --direct_num_workers=2 --direct_running_mode=multi_processing
+        --output_dir=/data/features --direct_num_workers=2 --direct_running_mode=multi_processing
 
     python -m corpus.embed --model=vggish --input_manifest=gs://b/segments.csv \
-        --output=gs://b/features --runner=DataflowRunner --project=P --region=R \
+        --output_dir=gs://b/features --runner=DataflowRunner --project=P --region=R \
         --temp_location=gs://b/tmp --setup_file=./setup.py
 
-writes OUTPUT/embeddings-*.tfrecord (float rows, every model), OUTPUT/audioset-*.tfrecord
-(VGGish: AudioSet's feature format) and OUTPUT/dead_letters-*.jsonl (the inputs that were
+writes OUTPUT_DIR/embeddings-*.tfrecord (float rows, every model), OUTPUT_DIR/audioset-*.tfrecord
+(VGGish: AudioSet's feature format) and OUTPUT_DIR/dead_letters-*.jsonl (the inputs that were
 not audio, with the error), then prints the counts. Flags this tool does not define are
 Beam's pipeline options (`--runner`, `--direct_num_workers`, Dataflow's and Flink's, ...).
 See corpus/README.md.
@@ -32,9 +32,9 @@ def define_flags() -> None:
                         "filesystem (local, gs://, s3://).")
     flags.DEFINE_string("input_manifest", "", "A CSV of clips instead: path,id,start,end,labels "
                         "(start/end in seconds, labels as AudioSet class indices).")
-    flags.DEFINE_string("output", None, "Folder for the records and dead letters (any Beam "
+    flags.DEFINE_string("output_dir", None, "Folder for the records and dead letters (any Beam "
                         "filesystem); must not hold the records of another job.", required=True)
-    flags.DEFINE_string("model_path", None, "vggish: a `vggish.convert` weights folder (default: "
+    flags.DEFINE_string("model_dir", None, "vggish: a `vggish.convert` weights folder (default: "
                         "the cache); speaker_embedding: a trained model folder; keyword_spotter: "
                         "a speech_commands.train --train_dir.")
     flags.DEFINE_string("class_labels", None, "AudioSet class_labels_indices.csv, to give "
@@ -73,14 +73,14 @@ def beam_args(argv: list[str]) -> list[str]:
 def main(argv: list[str]) -> None:
     model_options = (("stride_ms", FLAGS.stride_ms),) if FLAGS.model == "keyword_spotter" else ()
     job = pipeline.EmbedJob(
-        model=FLAGS.model, output=FLAGS.output, input_pattern=FLAGS.input_pattern,
-        input_manifest=FLAGS.input_manifest, model_path=FLAGS.model_path,
+        model=FLAGS.model, output=FLAGS.output_dir, input_pattern=FLAGS.input_pattern,
+        input_manifest=FLAGS.input_manifest, model_path=FLAGS.model_dir,
         class_labels=FLAGS.class_labels, batch_clips=FLAGS.batch_clips,
         tf_threads=FLAGS.tf_threads, model_options=model_options)
     with quiet.child_logs_dropped():
         summary = pipeline.run(job, beam_args(argv))
     print(f"embedded {summary.clips} clips ({summary.audio_seconds / 3600:.2f} h of audio, "
-          f"{summary.rows} rows) into {FLAGS.output}")
+          f"{summary.rows} rows) into {FLAGS.output_dir}")
     print(f"{summary.dead_letters} dead letters in "
           f"{job.output_path(pipeline.DEAD_LETTERS_PREFIX)}-*{pipeline.DEAD_LETTER_SUFFIX}")
 

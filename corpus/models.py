@@ -304,7 +304,7 @@ def check(name: str, model_path: str | None) -> None:
     if name not in MODELS:
         raise InvalidInput(f"unknown --model={name}: use one of {', '.join(MODELS)}")
     if name in NEEDS_FOLDER and not model_path:
-        raise InvalidInput(f"--model={name} needs --model_path ({NEEDS_FOLDER[name]})")
+        raise InvalidInput(f"--model={name} needs --model_dir ({NEEDS_FOLDER[name]})")
     if name == "vggish" and model_path:
         from vggish import weights
         weights.resolve(model_path)

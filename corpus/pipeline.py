@@ -275,7 +275,7 @@ def check(job: EmbedJob) -> None:
         pattern = job.output_path(prefix) + "-*"
         if FileSystems.match([pattern], limits=[1])[0].metadata_list:
             raise UserError(f"{job.output} already holds {prefix} records of a job; give an "
-                            "empty or new --output folder")
+                            "empty or new --output_dir folder")
 
 
 def run(job: EmbedJob, pipeline_args: Sequence[str] = ()) -> Summary:

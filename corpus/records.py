@@ -147,7 +147,7 @@ def _files(pattern: str) -> list[str]:
     for path in files:
         if tf.io.gfile.isdir(path):
             raise InvalidInput(f"{path}: a directory, not a TFRecord file (give the records' "
-                               "glob, e.g. 'OUTPUT/embeddings-*.tfrecord')")
+                               "glob, e.g. 'OUTPUT_DIR/embeddings-*.tfrecord')")
     return files
 
 

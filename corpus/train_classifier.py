@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     flags.DEFINE_string("records", None, "Float-rows records: a glob such as "
-                        "'OUTPUT/embeddings-*.tfrecord'.", required=True)
+                        "'OUTPUT_DIR/embeddings-*.tfrecord'.", required=True)
     flags.DEFINE_integer("num_classes", None, "Classes (labels are 0 .. num_classes - 1).",
                          required=True)
     flags.DEFINE_integer("epochs", 30, "Passes over the clips.")

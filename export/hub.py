@@ -33,7 +33,7 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     options = flags.FLAGS
     exporter.check_output(options.output_dir, options.overwrite, options.archive)
-    spec = models.load_spec(options.model, weights_path=options.weights_path,
+    spec = models.load_spec(options.model, weights_path=options.model_dir,
                             **_spec_kwargs(options.spec_arg))
     output_dir = exporter.export(spec, options.format, options.output_dir,
                                  overwrite=options.overwrite, archive=options.archive,
@@ -49,21 +49,24 @@ def define_flags() -> None:
     spec function's package may, indirectly) never defines them twice."""
     flags.DEFINE_string(
         "model", None, f"Registered model ({', '.join(sorted(models.MODELS))}) or "
-        "'package.module:function' returning an export.spec.ModelSpec.")
+        "'package.module:function' returning an export.spec.ModelSpec.",
+        required=True)
     flags.DEFINE_enum("format", "tf1_hub", sorted(exporter.WRITERS), "TF Hub format to write.")
-    flags.DEFINE_string("output_dir", None, "Model folder to create, e.g. .../name/1.")
+    flags.DEFINE_string("output_dir", None, "Model folder to create, e.g. .../name/1.",
+                        required=True)
     flags.DEFINE_boolean("overwrite", False, "Replace an existing output_dir (and archive).")
     flags.DEFINE_boolean("archive", False,
                          "Also write output_dir.tar.gz in TF Hub's compressed layout.")
-    flags.DEFINE_string("weights_path", None,
-                        "Weights passed to the model's spec function (default: its own).")
+    flags.DEFINE_string("model_dir", None, "The trained model the spec function loads, passed "
+                        "as its weights_path: a folder (vggish.convert, speaker_embedding.train, "
+                        "a speech_commands.train run) or speech_embedding's .weights.h5 file "
+                        "(default: the package's own).")
     flags.DEFINE_multi_string(
         "spec_arg", [], "key=value passed to the spec function as a string keyword argument.")
     flags.DEFINE_integer("version", 1, "Version in the model card's handle.")
     flags.DEFINE_string("asset_url", None, "The card's asset-path: URL of the published "
                         "tar.gz (default: file:// URL of output_dir.tar.gz, what --archive "
                         "writes).")
-    flags.mark_flags_as_required(["model", "output_dir"])
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Each model package provides a spec function in `<package>/hub_spec.py`:
 
     def hub_spec(weights_path: str | None = None, **kwargs: str) -> export.spec.ModelSpec
 
-`weights_path` is `--weights_path` (None: the package's default trained weights); `kwargs`
+`weights_path` is `--model_dir` (None: the package's default trained weights); `kwargs`
 are the `--spec_arg=key=value` flags, as strings. The registry holds import strings rather
 than functions so that exporting speech_embedding never imports VGGish (and its weights).
 A `package.module:function` string not in the registry is accepted too, for models that

@@ -48,12 +48,11 @@ def main(argv: list[str]) -> None:
 def define_flags() -> None:
     """The CLI's flags, defined only when run as a program."""
     flags.DEFINE_string("root", None, "Folder whose model folders (with saved_model.pb) are "
-                        "served, at their path relative to it.")
+                        "served, at their path relative to it.", required=True)
     flags.DEFINE_string("host", "127.0.0.1", "Address to listen on.")
     flags.DEFINE_integer("port", 8765, "Port to listen on; 0 picks a free one (logged).")
     flags.DEFINE_string("archive_dir", None, "Where tarballs are built (default: a temporary "
                         "folder removed on exit).")
-    flags.mark_flag_as_required("root")
 
 
 if __name__ == "__main__":

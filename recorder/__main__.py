@@ -1,16 +1,16 @@
 r"""Records keyword clips of your own voice from the browser, and runs models live in it.
 
     python -m recorder --output_dir=/tmp/my_words --words=yes,no,up,down
-    python -m recorder --model=/tmp/hey_jarvis
+    python -m recorder --model_dir=/tmp/hey_jarvis
 
 The first serves a page on http://127.0.0.1:8000/ (Google's record_train Colab as a small
 local app). The page prompts the words in turn, shows a level meter and the takes recorded so
 far, lets you discard the last take, and gives the command that trains on the folder; the
 same command is logged when the server stops (Ctrl-C).
 
-With --model, http://127.0.0.1:8000/live runs a wake-word or keyword-spotter model folder on
+With --model_dir, http://127.0.0.1:8000/live runs a wake-word or keyword-spotter model folder on
 the microphone in the browser (LiteRT.js, nothing runs on the server) and lists what it
-hears. A missing or wrong --model ends the program at start, unless it is also recording:
+hears. A missing or wrong --model_dir ends the program at start, unless it is also recording:
 then the live page's Train button trains a keyword spotter on the recordings into it
 (`recorder.training`) and listens with it. See recorder/README.md.
 """
@@ -35,7 +35,7 @@ def define_flags() -> None:
     flags.DEFINE_string("output_dir", None, "Dataset folder the clips are written to (created "
                         "if missing; existing clips are kept and counted).")
     flags.DEFINE_string("words", None, "Comma-separated keywords to record, e.g. yes,no,up.")
-    flags.DEFINE_string("model", None, "Model folder the live page (/live) runs in the "
+    flags.DEFINE_string("model_dir", None, "Model folder the live page (/live) runs in the "
                         "browser: written by wakeword.train or speech_commands.export_kws (or "
                         "the training run folder export_kws exported into). With --output_dir, "
                         "the live page trains into it.")
@@ -53,13 +53,13 @@ def define_flags() -> None:
 
 
 def config_from_flags() -> dataset_lib.RecorderConfig | None:
-    """Validated recording flags (None when only --model is given); a ValueError names the
+    """Validated recording flags (None when only --model_dir is given); a ValueError names the
     flag at fault."""
     if not 0 <= FLAGS.port <= 65535:
         raise ValueError(f"--port={FLAGS.port} is not a TCP port")
     if FLAGS.output_dir is None and FLAGS.words is None:
-        if FLAGS.model is None:
-            raise ValueError("give --output_dir and --words to record, --model to run a model "
+        if FLAGS.model_dir is None:
+            raise ValueError("give --output_dir and --words to record, --model_dir to run a model "
                              "live, or all three")
         return None
     if FLAGS.output_dir is None or FLAGS.words is None:
@@ -93,9 +93,9 @@ def main(argv: list[str]) -> None:
         config = config_from_flags()
     except ValueError as error:
         raise UserError(str(error)) from error
-    if FLAGS.model is not None:
-        check_model(FLAGS.model, training=config is not None)
-    model_dir = os.path.abspath(FLAGS.model) if FLAGS.model is not None else None
+    if FLAGS.model_dir is not None:
+        check_model(FLAGS.model_dir, training=config is not None)
+    model_dir = os.path.abspath(FLAGS.model_dir) if FLAGS.model_dir is not None else None
     server = server_lib.make_server(config, FLAGS.host, FLAGS.port, log, model_dir)
     if FLAGS.host not in server_lib.LOOPBACK_HOSTS:
         logging.warning("serving on %s: browsers grant the microphone only to localhost or "
@@ -120,7 +120,7 @@ def main(argv: list[str]) -> None:
 
 
 def check_model(folder: str, training: bool) -> None:
-    """Reads the --model folder before serving. Only listening, a folder the page cannot run
+    """Reads the --model_dir folder before serving. Only listening, a folder the page cannot run
     ends the program; recording too, the page trains into it, so a folder not yet written (or
     from a failed training) is only noted."""
     try:

@@ -34,7 +34,7 @@ WAKEWORD_FIELDS = {"phrase": str, "threshold": (int, float), "smoothing_hops": i
                    "refractory_s": (int, float), "sample_rate": int, "hop_samples": int,
                    "first_scored_hop": int, "model": str}
 WAKEWORD_SCORE = "score"  # wakeword.runtime.SCORE
-ABOUT = ("--model must be a folder written by `python -m wakeword.train`, or by `python -m "
+ABOUT = ("--model_dir must be a folder written by `python -m wakeword.train`, or by `python -m "
          "speech_commands.export_kws` (or the training run folder it exported into)")
 
 

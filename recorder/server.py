@@ -8,9 +8,9 @@
 | `POST /api/discard` | `200 {"discarded", "state"}` |
 | `GET /takes/<word>/<speaker>_nohash_<k>.wav` | a saved clip, for playback |
 | `GET /live` | the live page (`static/live.html`) |
-| `GET /api/live` | the `--model` folder as the page runs it (`live_model`), read afresh |
+| `GET /api/live` | the `--model_dir` folder as the page runs it (`live_model`), read afresh |
 | `GET /api/live/model.tflite` | its streaming TFLite file |
-| `POST /api/train` | `202`: trains on the recordings into `--model` (`training`) |
+| `POST /api/train` | `202`: trains on the recordings into `--model_dir` (`training`) |
 | `GET /api/train?from=N` | `{"available", "model_dir", "state", "lines" from number N, "next"}` |
 | `GET /vendor/<package>/<file>` | LiteRT.js and its WebAssembly (`recorder/web/node_modules`) |
 
@@ -84,7 +84,7 @@ class RecorderServer(http_lib.Server):
         self.training = training.TrainingJob()
 
     def can_train(self) -> bool:
-        """Whether the page may train: recording, with a --model folder to train into."""
+        """Whether the page may train: recording, with a --model_dir folder to train into."""
         return self.dataset is not None and self.model_dir is not None
 
     def recording(self) -> dataset_lib.Dataset:
@@ -94,9 +94,9 @@ class RecorderServer(http_lib.Server):
         return self.dataset
 
     def live_model(self) -> live_model.LiveModel:
-        """The `--model` folder, read afresh (training may have just rewritten it)."""
+        """The `--model_dir` folder, read afresh (training may have just rewritten it)."""
         if self.model_dir is None:
-            raise Refused(404, "no model to run: start the recorder with --model=DIR")
+            raise Refused(404, "no model to run: start the recorder with --model_dir=DIR")
         if not os.path.isdir(os.path.join(VENDOR_DIR, VENDOR_PACKAGES[0])):
             raise Refused(503, VENDOR_MISSING)
         return live_model.read(self.model_dir)
@@ -222,7 +222,7 @@ class RecorderHandler(http_lib.Handler):
     def _start_training(self) -> None:
         dataset = self.server.recording()
         if not self.server.can_train():
-            raise Refused(404, "no folder to train into: start the recorder with --model=DIR too")
+            raise Refused(404, "no folder to train into: start the recorder with --model_dir=DIR too")
         self._drain_body()
         self.server.training.start(dataset.train_command()[0], self.server.model_dir)
         self.server.log("training into %s", self.server.model_dir)

@@ -5,9 +5,9 @@ The live page's Train button runs, one after the other,
 
     python -m speech_commands.train <the recording page's command> TRAIN_FLAGS \
         --train_dir=MODEL --summaries_dir=MODEL/logs
-    python -m speech_commands.export_kws --train_dir=MODEL
+    python -m speech_commands.export_kws --model_dir=MODEL
 
-so that MODEL (the recorder's `--model`) is a training run whose `export/` the page then runs
+so that MODEL (the recorder's `--model_dir`) is a training run whose `export/` the page then runs
 (`live_model` reads a run folder as `speech_commands.listen` does). The tools run as programs,
 not imported: the recorder stays free of TensorFlow, and a tool never imports another tool.
 """
@@ -40,7 +40,7 @@ def commands(train_command: str, model_dir: str) -> list[list[str]]:
     train = shlex.split(train_command)
     return [[sys.executable, *train[1:], *TRAIN_FLAGS, f"--train_dir={model_dir}",
              f"--summaries_dir={os.path.join(model_dir, 'logs')}"],
-            [sys.executable, "-m", "speech_commands.export_kws", f"--train_dir={model_dir}"]]
+            [sys.executable, "-m", "speech_commands.export_kws", f"--model_dir={model_dir}"]]
 
 
 class TrainingJob:

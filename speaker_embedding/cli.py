@@ -25,12 +25,12 @@ def define_flags(with_name: bool) -> None:
     """
     flags.DEFINE_string("db", "speakers.npz", "Speaker database file.")
     flags.DEFINE_string("model_dir", None,
-                        "Trained model folder (python -m speaker_embedding.train).")
-    flags.DEFINE_list("audio", None, "Audio files (WAV/FLAC/OGG/MP3), comma-separated; any rate "
-                      "or channel count, at least 0.5 s each.")
+                        "Trained model folder (python -m speaker_embedding.train).", required=True)
+    flags.DEFINE_list("input", None, "Audio files (WAV/FLAC/OGG/MP3), comma-separated; any rate "
+                      "or channel count, at least 0.5 s each.", required=True)
     if with_name:
         flags.DEFINE_string("name", None, "Speaker name: the one to enroll (enroll) or to check "
-                            "the audio against (verify).")
+                            "the audio against (verify).", required=True)
 
 
 def embed_files(model_dir: str, paths: Sequence[str]) -> tuple[np.ndarray, str]:
@@ -43,6 +43,6 @@ def embed_files(model_dir: str, paths: Sequence[str]) -> tuple[np.ndarray, str]:
       (float32 `[512]` normalised mean of the files' utterance vectors, model fingerprint).
     """
     if not paths:
-        raise InvalidInput("--audio names no files")
+        raise InvalidInput("--input names no files")
     network = embedder.load_model(model_dir)
     return embedder.Embedder(network).embed_all(paths), embedder.fingerprint(network)

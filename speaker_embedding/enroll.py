@@ -1,7 +1,7 @@
 r"""Adds a speaker to the database from one or more recordings.
 
     python -m speaker_embedding.enroll --model_dir=/tmp/spk_model --db=speakers.npz \
-        --name=alice --audio=alice1.wav,alice2.flac
+        --name=alice --input=alice1.wav,alice2.flac
 
 Each call appends one vector (the normalised mean over the given files) under NAME, so
 enrolling again with new recordings refines the speaker. Safe to run concurrently.
@@ -35,10 +35,9 @@ def enroll(model_dir: str, db: str, name: str, audio: Sequence[str]) -> None:
 
 def main(argv: Sequence[str]) -> None:
     del argv
-    enroll(FLAGS.model_dir, FLAGS.db, FLAGS.name, FLAGS.audio)
+    enroll(FLAGS.model_dir, FLAGS.db, FLAGS.name, FLAGS.input)
 
 
 if __name__ == "__main__":
     cli.define_flags(with_name=True)
-    flags.mark_flags_as_required(["name", "audio", "model_dir"])
     earshot_cli.run(main)

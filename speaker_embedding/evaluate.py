@@ -38,8 +38,10 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
     """Defines the command-line flags; called only when run as a program, so that tests
     can import this module next to the other commands, which share flag names."""
-    flags.DEFINE_string("data_dir", None, "Dataset root holding the held-out speakers.")
-    flags.DEFINE_string("model_dir", None, "Trained model folder (config, weights, split.json).")
+    flags.DEFINE_string("data_dir", None, "Dataset root holding the held-out speakers.",
+                        required=True)
+    flags.DEFINE_string("model_dir", None, "Trained model folder (config, weights, split.json).",
+                        required=True)
     flags.DEFINE_string("split_file", None, "Speaker split (default MODEL_DIR/split.json).")
     flags.DEFINE_enum("speakers", "test", ["test", "train", "all"],
                       "Which speakers of the split to score; 'all' ignores the split.")
@@ -167,5 +169,4 @@ def main(argv: Sequence[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    flags.mark_flags_as_required(["data_dir", "model_dir"])
     cli.run(main)

@@ -1,7 +1,7 @@
 """`export` spec of the speaker embedding: 16 kHz waveform -> per-window and utterance vectors.
 
     python -m export.hub --model=speaker_embedding --format=saved_model_2 \
-        --weights_path=/tmp/spk_model --output_dir=/tmp/speaker_embedding/1
+        --model_dir=/tmp/spk_model --output_dir=/tmp/speaker_embedding/1
 
 The exported function computes the filterbanks in TensorFlow (`features.tf_fbank`), cuts
 them into the same 1.6 s windows as `Embedder` and runs the network, so `hub.load(...)(x)`
@@ -56,7 +56,7 @@ def hub_spec(weights_path: str | None = None, **kwargs: str) -> spec.ModelSpec:
     if kwargs:
         raise InvalidInput(f"speaker_embedding takes no --spec_arg, got {', '.join(kwargs)}")
     if weights_path is None:
-        raise InvalidInput("speaker_embedding needs --weights_path=MODEL_DIR, a folder written "
+        raise InvalidInput("speaker_embedding needs --model_dir=MODEL_DIR, a folder written "
                            "by python -m speaker_embedding.train")
     network = embedder.load_model(weights_path)
 

@@ -1,7 +1,7 @@
 r"""Ranks the enrolled speakers by how well they match recordings.
 
     python -m speaker_embedding.identify --model_dir=/tmp/spk_model --db=speakers.npz \
-        --audio=unknown.wav [--top_k=5]
+        --input=unknown.wav [--top_k=5]
 
 Prints one `rank<TAB>name<TAB>score` line per speaker, best first.
 """
@@ -31,11 +31,10 @@ def identify(model_dir: str, db: str, audio: Sequence[str], top_k: int = 5) -> N
 
 def main(argv: Sequence[str]) -> None:
     del argv
-    identify(FLAGS.model_dir, FLAGS.db, FLAGS.audio, FLAGS.top_k)
+    identify(FLAGS.model_dir, FLAGS.db, FLAGS.input, FLAGS.top_k)
 
 
 if __name__ == "__main__":
     cli.define_flags(with_name=False)
     flags.DEFINE_integer("top_k", 5, "How many speakers to list (0: all).", lower_bound=0)
-    flags.mark_flags_as_required(["audio", "model_dir"])
     earshot_cli.run(main)

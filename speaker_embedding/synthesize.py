@@ -35,7 +35,8 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
     """The command-line flags, defined only when run as a program."""
-    flags.DEFINE_string("output_dir", None, "Dataset folder to write (LibriSpeech layout).")
+    flags.DEFINE_string("output_dir", None, "Dataset folder to write (LibriSpeech layout).",
+                        required=True)
     flags.DEFINE_integer("speakers", 200, "Number of synthetic speakers.", lower_bound=2)
     flags.DEFINE_integer("utterances", 8, "Sentences per speaker, split over 2 chapters.",
                          lower_bound=1, upper_bound=len(tts.HARVARD_SENTENCES))
@@ -120,5 +121,4 @@ def main(argv: Sequence[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    flags.mark_flag_as_required("output_dir")
     cli.run(main)

@@ -28,9 +28,11 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
     """Defines the command-line flags; called only when run as a program, so that tests
     can import this module next to the other commands, which share flag names."""
-    flags.DEFINE_string("data_dir", None, "Dataset root, LibriSpeech or VoxCeleb layout.")
+    flags.DEFINE_string("data_dir", None, "Dataset root, LibriSpeech or VoxCeleb layout.",
+                        required=True)
     flags.DEFINE_string("model_dir", None,
-                        "Folder for weights, checkpoints, split and TensorBoard logs.")
+                        "Folder for weights, checkpoints, split and TensorBoard logs.",
+                        required=True)
     flags.DEFINE_enum("model_size", "small", list(model_lib.MODEL_SIZES),
                       "full: the paper's 4-stage ResCNN (24 M parameters); small: 3 stages "
                       "for CPUs.")
@@ -86,5 +88,4 @@ def main(argv: Sequence[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    flags.mark_flags_as_required(["data_dir", "model_dir"])
     cli.run(main)

@@ -1,7 +1,7 @@
 r"""Checks whether recordings come from an enrolled speaker.
 
     python -m speaker_embedding.verify --model_dir=/tmp/spk_model --db=speakers.npz \
-        --name=alice --audio=unknown.wav [--threshold=0.8]
+        --name=alice --input=unknown.wav [--threshold=0.8]
 
 Prints the cosine score and the decision. Exit status, as grep uses them: 0 same speaker,
 1 different speaker (a negative answer, not an error), 2 bad input (`earshot.cli`).
@@ -38,11 +38,10 @@ def verify(model_dir: str, db: str, name: str, audio: Sequence[str],
 
 def main(argv: Sequence[str]) -> int:
     del argv
-    return verify(FLAGS.model_dir, FLAGS.db, FLAGS.name, FLAGS.audio, FLAGS.threshold)
+    return verify(FLAGS.model_dir, FLAGS.db, FLAGS.name, FLAGS.input, FLAGS.threshold)
 
 
 if __name__ == "__main__":
     cli.define_flags(with_name=True)
     flags.DEFINE_float("threshold", None, "Accept when the cosine score is at least this.")
-    flags.mark_flags_as_required(["name", "audio", "model_dir"])
     earshot_cli.run(main)

@@ -66,7 +66,7 @@ def export_hub(train_dir: str, hub_dir: str) -> None:
     """The Hub SavedModel and its archive (which its card's asset-path names), through
     `export.hub`'s command line (a tool runs a tool, never imports it)."""
     subprocess.run([sys.executable, "-m", "export.hub", "--model=keyword_spotter",
-                    "--format=saved_model_2", f"--weights_path={train_dir}",
+                    "--format=saved_model_2", f"--model_dir={train_dir}",
                     f"--output_dir={hub_dir}", "--overwrite", "--archive"], check=True)
 
 
@@ -103,7 +103,7 @@ Keyword spotter on synthesized speech ({speakers} espeak-ng speakers, {len(WORDS
   streaming test:       {wav_path} ({STREAM_SECONDS} s)
   streaming accuracy:   {stats.summary()}
   streaming cost:       {stream_seconds / hops * 1000:.2f} ms per 80 ms hop ({hops} hops)
-  try:                  python -m speech_commands.listen --model={model_dir} --input={wav_path}
+  try:                  python -m speech_commands.listen --model_dir={model_dir} --input={wav_path}
   wall time:            {time.monotonic() - started:.0f} s
 """)
 

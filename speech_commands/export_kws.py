@@ -1,6 +1,6 @@
 r"""Exports a trained `embedding_head` keyword spotter for apps and for `listen`.
 
-    python -m speech_commands.export_kws --train_dir=/tmp/speech_commands_train
+    python -m speech_commands.export_kws --model_dir=/tmp/speech_commands_train
 
 Reads the run's `settings.json` and newest checkpoint (or `--start_checkpoint`) and writes,
 into `--output_dir` (default: the run folder's `export/`):
@@ -13,7 +13,7 @@ into `--output_dir` (default: the run folder's `export/`):
   states) and its timing.
 
 The Hub SavedModel of the same spotter goes through the `export` package:
-`python -m export.hub --model=keyword_spotter --weights_path=TRAIN_DIR ...`.
+`python -m export.hub --model=keyword_spotter --model_dir=TRAIN_DIR ...`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ SETTINGS_FLAGS = ("wanted_words", "train_embedding")
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("train_dir", "/tmp/speech_commands_train",
+    flags.DEFINE_string("model_dir", "/tmp/speech_commands_train",
                         "Training folder; its newest embedding_head checkpoint is exported.")
     flags.DEFINE_string("start_checkpoint", "", "A checkpoint to export instead of the newest.")
     flags.DEFINE_string("output_dir", "", "Folder for the Android and streaming files "
@@ -44,7 +44,7 @@ def define_flags() -> None:
 
 def main(argv):
     del argv
-    source = FLAGS.start_checkpoint or FLAGS.train_dir
+    source = FLAGS.start_checkpoint or FLAGS.model_dir
     output_dir = FLAGS.output_dir or os.path.join(
         os.path.dirname(settings.settings_path(source)), spotter_runtime.EXPORT_DIR_NAME)
     fileio.check_output(output_dir, folder=True)

@@ -1,9 +1,9 @@
 """The trained keyword spotter (front end, speech embedding, head) as an `export` model.
 
     python -m export.hub --model=keyword_spotter --format=saved_model_2 \
-        --weights_path=/tmp/speech_commands_train --output_dir=/tmp/hub/kws/1
+        --model_dir=/tmp/speech_commands_train --output_dir=/tmp/hub/kws/1
 
-`--weights_path` is the training folder (its newest `embedding_head` checkpoint) or one
+`--model_dir` is the training folder (its newest `embedding_head` checkpoint) or one
 checkpoint prefix; the words and whether the embedding was fine-tuned come from the run's
 `settings.json` (`--spec_arg=wanted_words=...`, `train_embedding=...` are checked against it).
 """
@@ -23,7 +23,7 @@ from speech_commands.settings import ModelSettings
 
 
 class SpecArgumentError(UserError, ValueError):
-    """`--weights_path` or a `--spec_arg` that the keyword spotter cannot take."""
+    """`--model_dir` or a `--spec_arg` that the keyword spotter cannot take."""
 
 
 CARD = spec.ModelCard(
@@ -70,7 +70,7 @@ def hub_spec(weights_path: Optional[str] = None, **kwargs: str) -> spec.ModelSpe
         raise SpecArgumentError(f"unknown --spec_arg {', '.join(sorted(unknown))}: use wanted_words, "
                         "train_embedding")
     if not weights_path:
-        raise SpecArgumentError("pass the training folder (or a checkpoint) as --weights_path")
+        raise SpecArgumentError("pass the training folder (or a checkpoint) as --model_dir")
     given = dict(kwargs)
     if "train_embedding" in given:
         given["train_embedding"] = given["train_embedding"].lower() in ("1", "true", "yes")

@@ -78,7 +78,7 @@ def model_paths(path: str) -> tuple[str, str]:
       SpotterModelError: no such folder, or neither holds a streaming spotter.
     """
     if not os.path.exists(path):
-        raise SpotterModelError(f"{path}: no such folder (--model must be a folder written by "
+        raise SpotterModelError(f"{path}: no such folder (--model_dir must be a folder written by "
                                 "`python -m speech_commands.export_kws`)")
     for folder in (path, os.path.join(path, EXPORT_DIR_NAME)):
         paths = (os.path.join(folder, STREAMING_MODEL_NAME),
@@ -87,7 +87,7 @@ def model_paths(path: str) -> tuple[str, str]:
             return paths
     raise SpotterModelError(
         f"{path}: no {STREAMING_MODEL_NAME} and {dataset.TFLITE_LABELS_NAME} there or in its "
-        f"{EXPORT_DIR_NAME}/ folder: --model must be a folder written by `python -m "
+        f"{EXPORT_DIR_NAME}/ folder: --model_dir must be a folder written by `python -m "
         "speech_commands.export_kws`, or the run folder it exported into")
 
 

@@ -17,7 +17,7 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
     """The CLI flags (defined only when run as a program, so importing stays side-effect free)."""
-    flags.DEFINE_string("output_dir", None, "Folder to create with the dataset.")
+    flags.DEFINE_string("output_dir", None, "Folder to create with the dataset.", required=True)
     flags.DEFINE_list("words", list(synthetic_dataset.DEFAULT_WORDS),
                       "Words to record (the usual --wanted_words).")
     flags.DEFINE_list("unknown_words", list(synthetic_dataset.DEFAULT_UNKNOWN_WORDS),
@@ -43,5 +43,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    flags.mark_flag_as_required("output_dir")
     cli.run(main)

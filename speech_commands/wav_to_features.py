@@ -32,9 +32,9 @@ def define_flags() -> None:
     flags.DEFINE_bool("quantize", False, "Write unsigned char values scaled over the front "
                       "end's range, as the eight-bit models take them.")
     flags.DEFINE_enum("preprocess", "mfcc", features.names(), "Spectrogram processing mode.")
-    flags.DEFINE_string("input_wav", None, "Path to the audio WAV file to read.")
+    flags.DEFINE_string("input_wav", None, "Path to the audio WAV file to read.", required=True)
     flags.DEFINE_string("output_c_file", None, "Where to save the generated C source file "
-                        "containing the features.")
+                        "containing the features.", required=True)
 
 
 def wav_to_features(sample_rate: int, clip_duration_ms: float, window_size_ms: float,
@@ -69,5 +69,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    flags.mark_flags_as_required(["input_wav", "output_c_file"])
     cli.run(main)

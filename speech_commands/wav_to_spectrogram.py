@@ -20,7 +20,8 @@ FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("input_wav", None, "Audio file to load (WAV, FLAC, OGG, MP3).")
+    flags.DEFINE_string("input_wav", None, "Audio file to load (WAV, FLAC, OGG, MP3).",
+                        required=True)
     flags.DEFINE_integer("window_size", 256, "Frequency analysis window size, in samples.")
     flags.DEFINE_integer("stride", 128, "How far apart analysis windows are, in samples.")
     flags.DEFINE_float("brightness", 64.0, "Multiplier applied to the magnitudes.")
@@ -64,5 +65,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    flags.mark_flag_as_required("input_wav")
     cli.run(main)

@@ -426,11 +426,11 @@ TOOLS = {
         default=NAME_CASES),
     "vggish.embed": Tool(
         ".npz", lambda out, f: [f"--input={f.ok_wav}", f"--output={out}",
-                                f"--weights_path={f.vggish_weights}"], _read_npz(128),
+                                f"--model_dir={f.vggish_weights}"], _read_npz(128),
         default=(NO_EXTENSION, FULL_DISK)),
     "speaker_embedding.enroll": Tool(
         ".npz", lambda out, f: [f"--model_dir={f.speaker_model}", f"--db={out}", "--name=ann",
-                                f"--audio={f.ok_wav}"], _read_database,
+                                f"--input={f.ok_wav}"], _read_database,
         default=(NO_EXTENSION, READ_ONLY), side_files=(".lock",)),
     "corpus.train_classifier": Tool(
         ".keras", lambda out, f: [f"--records={f.records}", "--num_classes=2", "--epochs=1",
@@ -443,18 +443,18 @@ TOOLS = {
         ".c", lambda out, f: [f"--input_wav={f.ok_wav}", f"--output_c_file={out}"],
         _read_c_source, default=(OTHER_EXTENSION, FULL_DISK)),
     "wakeword.score": Tool(
-        ".csv", lambda out, f: [f"--model={f.wakeword_model}", f"--input={f.ok_wav}",
+        ".csv", lambda out, f: [f"--model_dir={f.wakeword_model}", f"--input={f.ok_wav}",
                                 f"--output={out}"], _read_scores, default=()),
     # VGGish as a 288 MB TFLite model: only the cases refused before the conversion.
     "vggish.export_network": Tool(
-        ".tflite", lambda out, f: [f"--output={out}", f"--weights_path={f.unread}"], None,
+        ".tflite", lambda out, f: [f"--output={out}", f"--model_dir={f.unread}"], None,
         default=(NO_EXTENSION, READ_ONLY), picks_format=True),
     # Tools whose writing runs need a trained model or an evaluation set: the refusals.
     "wakeword.score (refused)": Tool(
-        ".csv", lambda out, f: [f"--model={f.unread}", f"--input={f.ok_wav}",
+        ".csv", lambda out, f: [f"--model_dir={f.unread}", f"--input={f.ok_wav}",
                                 f"--output={out}"], None, default=(FOLDER, READ_ONLY)),
     "wakeword.evaluate": Tool(
-        ".json", lambda out, f: [f"--model={f.unread}", f"--output={out}"], None,
+        ".json", lambda out, f: [f"--model_dir={f.unread}", f"--output={out}"], None,
         default=(FOLDER,)),
     "speech_commands.freeze": Tool(
         ".pb", lambda out, f: [f"--train_dir={f.unread}", f"--output_file={out}"], None,
@@ -467,7 +467,7 @@ TOOLS = {
     "speech_commands.synthesize": _folder_tool(lambda out, f: [
         f"--output_dir={out}", "--words=yes", "--unknown_words=no", "--speakers=3"]),
     "speech_commands.export_kws": _folder_tool(lambda out, f: [
-        f"--train_dir={f.unread}", f"--output_dir={out}"]),
+        f"--model_dir={f.unread}", f"--output_dir={out}"]),
     "speech_commands.freeze (tflite_dir)": _folder_tool(lambda out, f: [
         f"--train_dir={f.unread}", f"--tflite_dir={out}"]),
     "speaker_embedding.synthesize": _folder_tool(lambda out, f: [
@@ -477,7 +477,7 @@ TOOLS = {
     "speaker_embedding.evaluate": _folder_tool(lambda out, f: [
         f"--data_dir={f.unread}", f"--model_dir={f.unread}", f"--output_dir={out}"]),
     "vggish.convert": _folder_tool(lambda out, f: [
-        f"--checkpoint={f.unread}", f"--pca_params={f.unread}", f"--output={out}"]),
+        f"--checkpoint={f.unread}", f"--pca_params={f.unread}", f"--output_dir={out}"]),
     "wakeword.train": _folder_tool(lambda out, f: [
         "--phrase=hey test", f"--output_dir={out}"]),
     "export.hub": _folder_tool(lambda out, f: [

@@ -218,9 +218,9 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
             f"--wav={f.ok_wav}", f"--graph={f.unread_model}", f"--labels={bad}"]),
     ),
     "speech_commands.listen": (
-        Input("model", FOLDER, lambda bad, f, out: [f"--model={bad}", f"--input={f.ok_wav}"]),
+        Input("model", FOLDER, lambda bad, f, out: [f"--model_dir={bad}", f"--input={f.ok_wav}"]),
         Input("input", STREAM, lambda bad, f, out: [
-            f"--model={f.spotter_model}", f"--input={bad}"], slow=True,
+            f"--model_dir={f.spotter_model}", f"--input={bad}"], slow=True,
               always=(ONE_SECOND, SHORT_STDIN)),
     ),
     "speech_commands.wav_to_features": (
@@ -253,8 +253,8 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
             f"--train_dir={bad}", f"--output_file={out}/frozen.pb"]),
     ),
     "speech_commands.export_kws": (
-        Input("train_dir", FOLDER, lambda bad, f, out: [
-            f"--train_dir={bad}", f"--output_dir={out}/export"]),
+        Input("model_dir", FOLDER, lambda bad, f, out: [
+            f"--model_dir={bad}", f"--output_dir={out}/export"]),
     ),
     "speech_commands.generate_streaming_test_wav": (
         Input("train_dir", FOLDER, lambda bad, f, out: [
@@ -276,58 +276,58 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
     ),
     "vggish.embed": (
         Input("input", AUDIO, lambda bad, f, out: [
-            f"--input={bad}", f"--output={out}/e.npz", f"--weights_path={f.vggish_weights}"]),
-        Input("weights_path", FOLDER, lambda bad, f, out: [
-            f"--input={f.ok_wav}", f"--output={out}/e.npz", f"--weights_path={bad}"]),
+            f"--input={bad}", f"--output={out}/e.npz", f"--model_dir={f.vggish_weights}"]),
+        Input("model_dir", FOLDER, lambda bad, f, out: [
+            f"--input={f.ok_wav}", f"--output={out}/e.npz", f"--model_dir={bad}"]),
         Input("weights", CACHED_WEIGHTS,
               lambda bad, f, out: [f"--input={f.ok_wav}", f"--output={out}/e.npz"]),
     ),
     "vggish.convert": (
         Input("checkpoint", FILE, lambda bad, f, out: [
-            f"--checkpoint={bad}", f"--pca_params={f.pca_params}", f"--output={out}/w"]),
+            f"--checkpoint={bad}", f"--pca_params={f.pca_params}", f"--output_dir={out}/w"]),
         Input("pca_params", FILE, lambda bad, f, out: [
             f"--checkpoint={f.path('absent.ckpt')}", f"--pca_params={bad}",
-            f"--output={out}/w"]),
+            f"--output_dir={out}/w"]),
     ),
     "vggish.export_network": (
-        Input("weights_path", FOLDER, lambda bad, f, out: [
-            f"--output={out}/v.tflite", f"--weights_path={bad}"]),
+        Input("model_dir", FOLDER, lambda bad, f, out: [
+            f"--output={out}/v.tflite", f"--model_dir={bad}"]),
         Input("calibration_audio", AUDIO, lambda bad, f, out: [
-            f"--output={out}/v.tflite", f"--weights_path={f.vggish_weights}",
+            f"--output={out}/v.tflite", f"--model_dir={f.vggish_weights}",
             f"--calibration_audio={bad}"]),
     ),
     "speaker_embedding.enroll": (
-        Input("audio", AUDIO, lambda bad, f, out: [
+        Input("input", AUDIO, lambda bad, f, out: [
             f"--model_dir={f.speaker_model}", f"--db={out}/db.npz", "--name=bob",
-            f"--audio={bad}"]),
+            f"--input={bad}"]),
         Input("model_dir", FOLDER, lambda bad, f, out: [
-            f"--model_dir={bad}", f"--db={out}/db.npz", "--name=bob", f"--audio={f.ok_wav}"]),
+            f"--model_dir={bad}", f"--db={out}/db.npz", "--name=bob", f"--input={f.ok_wav}"]),
         Input("db", (DIRECTORY, CORRUPT, EMPTY), lambda bad, f, out: [
             f"--model_dir={f.speaker_model}", f"--db={bad}", "--name=bob",
-            f"--audio={f.ok_wav}"]),
+            f"--input={f.ok_wav}"]),
     ),
     "speaker_embedding.verify": (
-        Input("audio", AUDIO, lambda bad, f, out: [
+        Input("input", AUDIO, lambda bad, f, out: [
             f"--model_dir={f.speaker_model}", f"--db={f.speaker_db}", "--name=ann",
-            "--threshold=0.5", f"--audio={bad}"]),
+            "--threshold=0.5", f"--input={bad}"]),
         Input("model_dir", FOLDER, lambda bad, f, out: [
             f"--model_dir={bad}", f"--db={f.speaker_db}", "--name=ann", "--threshold=0.5",
-            f"--audio={f.ok_wav}"]),
+            f"--input={f.ok_wav}"]),
         Input("db", FILE, lambda bad, f, out: [
             f"--model_dir={f.speaker_model}", f"--db={bad}", "--name=ann", "--threshold=0.5",
-            f"--audio={f.ok_wav}"]),
+            f"--input={f.ok_wav}"]),
         # Without --threshold, the threshold is looked up in the model folder.
         Input("model_dir without threshold", (MISSING,), lambda bad, f, out: [
             f"--model_dir={bad}", f"--db={f.speaker_db}", "--name=ann",
-            f"--audio={f.ok_wav}"]),
+            f"--input={f.ok_wav}"]),
     ),
     "speaker_embedding.identify": (
-        Input("audio", AUDIO, lambda bad, f, out: [
-            f"--model_dir={f.speaker_model}", f"--db={f.speaker_db}", f"--audio={bad}"]),
+        Input("input", AUDIO, lambda bad, f, out: [
+            f"--model_dir={f.speaker_model}", f"--db={f.speaker_db}", f"--input={bad}"]),
         Input("model_dir", FOLDER, lambda bad, f, out: [
-            f"--model_dir={bad}", f"--db={f.speaker_db}", f"--audio={f.ok_wav}"]),
+            f"--model_dir={bad}", f"--db={f.speaker_db}", f"--input={f.ok_wav}"]),
         Input("db", FILE, lambda bad, f, out: [
-            f"--model_dir={f.speaker_model}", f"--db={bad}", f"--audio={f.ok_wav}"]),
+            f"--model_dir={f.speaker_model}", f"--db={bad}", f"--input={f.ok_wav}"]),
     ),
     "speaker_embedding.train": (
         Input("data_dir", FOLDER, lambda bad, f, out: [
@@ -341,13 +341,13 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
     ),
     "export.hub": (
         Input("speech_embedding weights", FILE, lambda bad, f, out: [
-            "--model=speech_embedding", f"--output_dir={out}/h", f"--weights_path={bad}"]),
+            "--model=speech_embedding", f"--output_dir={out}/h", f"--model_dir={bad}"]),
         Input("vggish weights", FOLDER, lambda bad, f, out: [
-            "--model=vggish", f"--output_dir={out}/h", f"--weights_path={bad}"]),
+            "--model=vggish", f"--output_dir={out}/h", f"--model_dir={bad}"]),
         Input("speaker_embedding model", FOLDER, lambda bad, f, out: [
-            "--model=speaker_embedding", f"--output_dir={out}/h", f"--weights_path={bad}"]),
+            "--model=speaker_embedding", f"--output_dir={out}/h", f"--model_dir={bad}"]),
         Input("keyword_spotter run", FOLDER, lambda bad, f, out: [
-            "--model=keyword_spotter", f"--output_dir={out}/h", f"--weights_path={bad}"]),
+            "--model=keyword_spotter", f"--output_dir={out}/h", f"--model_dir={bad}"]),
         Input("speech_embedding cache", CACHED_WEIGHTS, lambda bad, f, out: [
             "--model=speech_embedding", f"--output_dir={out}/h"]),
     ),
@@ -357,41 +357,41 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
     ),
     # Only the live page: the model folder is read before the server starts.
     "recorder": (
-        Input("model", FOLDER, lambda bad, f, out: [f"--model={bad}", "--port=0"]),
+        Input("model_dir", FOLDER, lambda bad, f, out: [f"--model_dir={bad}", "--port=0"]),
     ),
     "corpus.embed": (
         Input("input_pattern", (MISSING,), lambda bad, f, out: [
-            "--model=speech_embedding", f"--input_pattern={bad}", f"--output={out}/c"]),
-        Input("model_path", FOLDER, lambda bad, f, out: [
-            "--model=vggish", f"--model_path={bad}", f"--input_pattern={f.ok_wav}",
-            f"--output={out}/c"]),
+            "--model=speech_embedding", f"--input_pattern={bad}", f"--output_dir={out}/c"]),
+        Input("model_dir", FOLDER, lambda bad, f, out: [
+            "--model=vggish", f"--model_dir={bad}", f"--input_pattern={f.ok_wav}",
+            f"--output_dir={out}/c"]),
     ),
     "corpus.train_classifier": (
         Input("records", FILE, lambda bad, f, out: [
             f"--records={bad}", "--num_classes=2", f"--output={out}/c.keras"]),
     ),
     "wakeword.listen": (
-        Input("model", FOLDER, lambda bad, f, out: [f"--model={bad}", f"--input={f.ok_wav}"]),
+        Input("model", FOLDER, lambda bad, f, out: [f"--model_dir={bad}", f"--input={f.ok_wav}"]),
         Input("input", STREAM, lambda bad, f, out: [
-            f"--model={f.wakeword_model}", f"--input={bad}"], slow=True,
+            f"--model_dir={f.wakeword_model}", f"--input={bad}"], slow=True,
               always=(ONE_SECOND, SHORT_STDIN)),
         # --owner is checked before the wake-word model is read.
         Input("owner database", FILE, lambda bad, f, out: [
-            f"--model={f.unread_model}", f"--input={f.ok_wav}", f"--owner={bad}:ann",
-            f"--speaker_model={f.speaker_model}"]),
-        Input("speaker_model", FOLDER, lambda bad, f, out: [
-            f"--model={f.unread_model}", f"--input={f.ok_wav}", f"--owner={f.speaker_db}:ann",
-            f"--speaker_model={bad}"]),
+            f"--model_dir={f.unread_model}", f"--input={f.ok_wav}", f"--owner={bad}:ann",
+            f"--speaker_model_dir={f.speaker_model}"]),
+        Input("speaker_model_dir", FOLDER, lambda bad, f, out: [
+            f"--model_dir={f.unread_model}", f"--input={f.ok_wav}", f"--owner={f.speaker_db}:ann",
+            f"--speaker_model_dir={bad}"]),
     ),
     "wakeword.score": (
         Input("model", FOLDER, lambda bad, f, out: [
-            f"--model={bad}", f"--input={f.ok_wav}", f"--output={out}/s.csv"]),
+            f"--model_dir={bad}", f"--input={f.ok_wav}", f"--output={out}/s.csv"]),
         Input("input", SCORED_FILE, lambda bad, f, out: [
-            f"--model={f.wakeword_model}", f"--input={bad}", f"--output={out}/s.csv"],
+            f"--model_dir={f.wakeword_model}", f"--input={bad}", f"--output={out}/s.csv"],
               slow=True, always=(ONE_SECOND,)),
     ),
     "wakeword.evaluate": (
-        Input("model", FOLDER, lambda bad, f, out: [f"--model={bad}"]),
+        Input("model", FOLDER, lambda bad, f, out: [f"--model_dir={bad}"]),
     ),
 }
 

@@ -87,10 +87,10 @@ def embed_collection(count: int, mode: str, weights: str, folder) -> Embedded:
     env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=mode)
     pattern = str(folder / "audio" / "*")
     outputs, stdout = {}, {}
-    for model, extra in (("vggish", [f"--model_path={weights}"]), ("speech_embedding", [])):
+    for model, extra in (("vggish", [f"--model_dir={weights}"]), ("speech_embedding", [])):
         outputs[model] = str(folder / model)
         result = run_embed(f"--model={model}", f"--input_pattern={pattern}",
-                           f"--output={outputs[model]}", *extra, *TWO_WORKERS, env=env)
+                           f"--output_dir={outputs[model]}", *extra, *TWO_WORKERS, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         stdout[model] = result.stdout
     paths = [clip.path for clip in collection]
@@ -392,8 +392,8 @@ def test_remote_paths_are_copied_to_a_local_file_and_removed(tmp_path):
     (["--model=speech_embedding"], "error: give exactly one of --input_pattern and "
                                    "--input_manifest"),
     (["--model=speaker_embedding", "--input_pattern={audio}/*"],
-     "error: --model=speaker_embedding needs --model_path"),
-    (["--model=speech_embedding", "--input_pattern={audio}/*", "--output={used}"],
+     "error: --model=speaker_embedding needs --model_dir"),
+    (["--model=speech_embedding", "--input_pattern={audio}/*", "--output_dir={used}"],
      "already holds embeddings records of a job"),
 ])
 def test_bad_invocations_are_one_error_line(args, message, tmp_path):
@@ -404,8 +404,8 @@ def test_bad_invocations_are_one_error_line(args, message, tmp_path):
     used.mkdir()
     (used / "embeddings-00000-of-00001.tfrecord").write_bytes(b"")
     args = [arg.format(audio=audio, used=used) for arg in args]
-    if not any(arg.startswith("--output") for arg in args):
-        args.append(f"--output={tmp_path / 'out'}")
+    if not any(arg.startswith("--output_dir") for arg in args):
+        args.append(f"--output_dir={tmp_path / 'out'}")
     result = run_embed(*args)
     assert result.returncode == 2, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]

@@ -487,7 +487,7 @@ def test_cli_exports_with_spec_args_and_weights_path(tmp_path):
     trained.save_weights(weights)
     output = tmp_path / "out" / "1"
     process = run_cli("--model=test_export:tiny_hub_spec", "--format=saved_model_2",
-                      f"--output_dir={output}", f"--weights_path={weights}", "--archive")
+                      f"--output_dir={output}", f"--model_dir={weights}", "--archive")
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr[-3000:]
     x = waveforms()

@@ -239,7 +239,7 @@ def test_speaker_embedding_exports_conform(tmp_path, fmt, handle):
     embedder.save_weights(model_lib.build(config=config), model_dir)
     output = str(tmp_path / handle.split("/")[1] / "1")
     export_cli(output, "--model=speaker_embedding", f"--format={fmt}",
-               f"--weights_path={model_dir}")
+               f"--model_dir={model_dir}")
     check_export(output, fmt, handle, {"task": "audio-embedding", "network-architecture": "resnet",
                                        "language": "en", "license": "apache-2.0"})
 
@@ -255,7 +255,7 @@ def test_vggish_export_conforms(tmp_path):
     converted = weights.convert(str(checkpoint), os.path.join(FIXTURES, "vggish_pca_params.npz"),
                                 str(tmp_path / "converted"))
     output = str(tmp_path / "vggish_tf2" / "1")
-    export_cli(output, "--model=vggish", "--format=saved_model_2", f"--weights_path={converted}")
+    export_cli(output, "--model=vggish", "--format=saved_model_2", f"--model_dir={converted}")
     check_export(output, "saved_model_2", "earshot/vggish_tf2/1",
                  {"task": "audio-embedding", "network-architecture": "vgg-style",
                   "dataset": "youtube-8m", "license": "apache-2.0"})
@@ -285,7 +285,7 @@ def test_keyword_spotter_export_conforms(speech_embedding_model, tmp_path):
         assert result.returncode == 0, result.stderr[-3000:]
     output = str(tmp_path / "keyword_spotter_tf2" / "1")
     export_cli(output, "--model=keyword_spotter", "--format=saved_model_2",
-               f"--weights_path={train_dir}", env=env)
+               f"--model_dir={train_dir}", env=env)
     text = check_export(output, "saved_model_2", "earshot/keyword_spotter_tf2/1",
                         {"task": "audio-command-detection",
                          "network-architecture": "keywordspottingnet", "language": "en",

@@ -245,20 +245,20 @@ def test_listen_prints_the_offline_detections_from_a_file_and_stdin(trained, str
     expected = [f"{t / 1000:8.3f} s  {label}  (score {s:.2f})" for label, t, s in detection.detect(
         dataset.prepare_words_list(WORDS), times, scores, detection.DetectionSettings(
             detection_threshold=0.5))]
-    code, out, log = run("listen", f"--model={trained['model_dir']}", f"--input={path}",
+    code, out, log = run("listen", f"--model_dir={trained['model_dir']}", f"--input={path}",
                          "--detection_threshold=0.5")
     assert code == 0, log
     lines = [line.split("(")[0].strip() for line in out.splitlines()]
     assert lines == [e.split("(")[0].strip() for e in expected] and lines
     pcm = (np.round(waveform * 32767)).astype("<i2").tobytes()
-    code, out_stdin, log = run("listen", f"--model={trained['model_dir']}", "--input=-",
+    code, out_stdin, log = run("listen", f"--model_dir={trained['model_dir']}", "--input=-",
                                "--detection_threshold=0.5", stdin=pcm)
     assert code == 0, log
     assert [line.split("(")[0].strip() for line in out_stdin.splitlines()] == lines
 
 
 def test_listen_and_stream_refuse_bad_models(trained, tmp_path):
-    code, _, log = run("listen", f"--model={tmp_path}", "--input=x.wav")
+    code, _, log = run("listen", f"--model_dir={tmp_path}", "--input=x.wav")
     assert code != 0 and "export_kws" in log
     with pytest.raises(ValueError, match="not a streaming keyword spotter"):
         spotter_runtime.SpotterStream(trained["paths"]["float"])
@@ -315,7 +315,7 @@ def test_listen_runs_without_tensorflow_and_finds_the_same_commands(trained, str
                                                                     tf_free_python, tmp_path):
     """`listen` in a virtualenv of ai-edge-litert, numpy, soundfile, soxr and absl-py only."""
     path = stream_wav[0]
-    args = [f"--model={trained['model_dir']}", f"--input={path}", "--detection_threshold=0.5"]
+    args = [f"--model_dir={trained['model_dir']}", f"--input={path}", "--detection_threshold=0.5"]
     code, with_tf, log = run("listen", *args)
     assert code == 0, log
     result = subprocess.run([tf_free_python, "-m", "speech_commands.listen", *args],

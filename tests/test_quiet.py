@@ -237,9 +237,9 @@ CHAINS: tuple[tuple[Step, ...], ...] = (
      Step("speech_commands.streaming_accuracy", lambda w: [f"--train_dir={w.conv}"]),
      train_step("embedding_head", "head", main=False),
      Step("speech_commands.export_kws", lambda w: [
-         f"--train_dir={w.head}", f"--output_dir={w.head}/export"]),
+         f"--model_dir={w.head}", f"--output_dir={w.head}/export"]),
      Step("speech_commands.listen", lambda w: [
-         f"--model={w.head}/export", f"--input={w.ok_wav}"]),
+         f"--model_dir={w.head}/export", f"--input={w.ok_wav}"]),
      Step("speech_commands.fewshot_study", lambda w: [
          f"--output_dir={w.path('fewshot')}", f"--data_dir={w.speech}", "--examples=1",
          "--head_steps=4", "--conv_steps=4", "--wanted_words=yes,no", *SPLIT])),
@@ -252,23 +252,23 @@ CHAINS: tuple[tuple[Step, ...], ...] = (
      Step("speaker_embedding.evaluate", lambda w: [
          f"--data_dir={w.voices}", f"--model_dir={w.speaker}", "--speakers=all"]),
      Step("speaker_embedding.enroll", lambda w: [
-         f"--model_dir={w.speaker}", "--name=ann", f"--audio={w.ok_wav}",
+         f"--model_dir={w.speaker}", "--name=ann", f"--input={w.ok_wav}",
          f"--db={w.path('speakers.npz')}"]),
      Step("speaker_embedding.verify", lambda w: [
-         f"--model_dir={w.speaker}", "--name=ann", f"--audio={w.ok_wav}",
+         f"--model_dir={w.speaker}", "--name=ann", f"--input={w.ok_wav}",
          f"--db={w.path('speakers.npz')}", "--threshold=0.5"]),
      Step("speaker_embedding.identify", lambda w: [
-         f"--model_dir={w.speaker}", f"--audio={w.ok_wav}", f"--db={w.path('speakers.npz')}"])),
+         f"--model_dir={w.speaker}", f"--input={w.ok_wav}", f"--db={w.path('speakers.npz')}"])),
     (Step("vggish.convert", lambda w: [
         f"--checkpoint={w.vggish_checkpoint}", f"--pca_params={w.pca_params}",
-        f"--output={w.vggish}"], default=True),
+        f"--output_dir={w.vggish}"], default=True),
      Step("vggish.embed", lambda w: [
-         f"--weights_path={w.vggish}", f"--input={w.ok_wav}", f"--output={w.path('v.npz')}"]),
+         f"--model_dir={w.vggish}", f"--input={w.ok_wav}", f"--output={w.path('v.npz')}"]),
      Step("vggish.export_network", lambda w: [
-         f"--weights_path={w.vggish}", f"--output={w.path('vggish.tflite')}"])),
+         f"--model_dir={w.vggish}", f"--output={w.path('vggish.tflite')}"])),
     (Step("corpus.embed", lambda w: [
         "--model=speech_embedding", f"--input_manifest={w.corpus_manifest}",
-        f"--class_labels={w.path('classes.csv')}", f"--output={w.corpus}",
+        f"--class_labels={w.path('classes.csv')}", f"--output_dir={w.corpus}",
         "--direct_num_workers=2", "--direct_running_mode=multi_processing"], default=True),
      Step("corpus.train_classifier", lambda w: [
          f"--records={w.corpus}/embeddings-*.tfrecord", "--num_classes=2", "--epochs=1",
@@ -286,10 +286,11 @@ CHAINS: tuple[tuple[Step, ...], ...] = (
     (Step("speech_commands.wav_to_spectrogram", lambda w: [
         f"--input_wav={w.ok_wav}", f"--output_image={w.path('s.png')}"]),),
     (Step("wakeword.score", lambda w: [
-        f"--model={w.wakeword_model}", f"--input={w.ok_wav}", f"--output={w.path('w.csv')}"]),),
-    (Step("wakeword.listen", lambda w: [f"--model={w.wakeword_model}", f"--input={w.ok_wav}"]),),
+        f"--model_dir={w.wakeword_model}", f"--input={w.ok_wav}", f"--output={w.path('w.csv')}"]),),
+    (Step("wakeword.listen", lambda w: [
+        f"--model_dir={w.wakeword_model}", f"--input={w.ok_wav}"]),),
     (Step("recorder", lambda w: [
-        f"--output_dir={w.recordings}", "--words=yes", f"--model={w.wakeword_model}",
+        f"--output_dir={w.recordings}", "--words=yes", f"--model_dir={w.wakeword_model}",
         "--port=0"], up=r"Live page", default=True),),
     (Step("speech_commands.demo", lambda w: [f"--output_dir={w.path('demo')}"]),),
     (Step("wakeword.train", lambda w: [
@@ -298,7 +299,7 @@ CHAINS: tuple[tuple[Step, ...], ...] = (
         "--confusable_speakers=2", "--speech_minutes=0.2", "--noise_minutes=0.2",
         "--calibration_minutes=0.2", "--calibration_positives=4", "--real_speech="]),
      Step("wakeword.evaluate", lambda w: [
-         f"--model={w.wakeword_trained}", f"--data_dir={w.path('wakeword_eval')}",
+         f"--model_dir={w.wakeword_trained}", f"--data_dir={w.path('wakeword_eval')}",
          "--negative_hours=0.01", "--real_speech="], commands=("flite", "festival"))),
 )
 STEPS = {step.module: step for chain in CHAINS for step in chain if step.main}

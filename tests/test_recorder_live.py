@@ -2,7 +2,7 @@
 
 The session trains a tiny wake-word head on the speech embedding ("hey jarvis", espeak-ng
 voices, about 20 s), exports the streaming TFLite model as `wakeword.train` does, and writes
-a WAV with the phrase twice (once by a voice it never heard). `python -m recorder --model=DIR`
+a WAV with the phrase twice (once by a voice it never heard). `python -m recorder --model_dir=DIR`
 serves the live page; Chromium plays the WAV as its microphone, and the page runs the model
 with LiteRT.js (WebAssembly) hop by hop.
 
@@ -182,7 +182,7 @@ def spotter_model(tmp_path_factory, voices, training_windows) -> dict:
 
 
 class LiveProcess:
-    """`python -m recorder --model=DIR --port=0`, its log collected on a thread."""
+    """`python -m recorder --model_dir=DIR --port=0`, its log collected on a thread."""
 
     def __init__(self, *flags: str):
         self.process = subprocess.Popen(
@@ -264,7 +264,7 @@ def through_page(model: dict, root, check_messages: bool = False) -> dict:
     scores and cost per hop, and a screenshot just after the first detection. With
     `check_messages`, then the page's messages on the same server for a missing manifest, a
     missing folder, a refused microphone and a refused sample rate."""
-    process = LiveProcess(f"--model={model['folder']}")
+    process = LiveProcess(f"--model_dir={model['folder']}")
     driver = chromium(model["wav"], str(root / "profile"))
     run = {"screenshot": str(root / "live.png")}
     try:
@@ -340,7 +340,7 @@ def python_listener(model: dict, samples: np.ndarray, path: str) -> tuple[np.nda
     scores = np.array([stream.run_hop(hop)[output] for hop in hops], np.float32)
     per_hop_ms = 1000 * (time.perf_counter() - start) / len(hops)
     soundfile.write(path, samples, RATE, subtype="FLOAT")
-    result = subprocess.run([sys.executable, "-m", tool, f"--model={model['folder']}",
+    result = subprocess.run([sys.executable, "-m", tool, f"--model_dir={model['folder']}",
                              f"--input={path}"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return scores, result.stdout.splitlines(), per_hop_ms
@@ -538,7 +538,7 @@ def test_live_page_trains_on_the_recordings_and_listens(tmp_path, voices):
             recorded.save(word, np.pad(voiced(tts.speak(word, voice)), (2000, 0))[:RATE])
     model_dir = str(tmp_path / "model")
     process = LiveProcess(f"--output_dir={config.output_dir}", "--words=yes,no",
-                          "--speaker=tester", f"--model={model_dir}")
+                          "--speaker=tester", f"--model_dir={model_dir}")
     microphone = str(tmp_path / "microphone.wav")
     audio.write_wav(microphone, quiet_noise(np.random.default_rng(2), 3.0), RATE)
     driver = chromium(microphone, str(tmp_path / "profile"))

@@ -110,13 +110,13 @@ def test_keyword_spotter_exports_and_listens_from_the_run_folder(runs, tmp_path)
     import tensorflow_hub as hub
     folder = runs["folders"]["embedding_head"]
     env = {"EARSHOT_CACHE": runs["cache"]}
-    printed = run("speech_commands.export_kws", f"--train_dir={folder}", env=env).stdout
+    printed = run("speech_commands.export_kws", f"--model_dir={folder}", env=env).stdout
     export_dir = os.path.join(folder, spotter_runtime.EXPORT_DIR_NAME)
     assert f"streaming: {os.path.join(export_dir, spotter_runtime.STREAMING_MODEL_NAME)}" in (
         printed)
     hub_dir = tmp_path / "hub" / "1"
     run("export.hub", "--model=keyword_spotter", "--format=saved_model_2",
-        f"--weights_path={folder}", f"--output_dir={hub_dir}", env=env)
+        f"--model_dir={folder}", f"--output_dir={hub_dir}", env=env)
     clip = dataset.load_clip(os.path.join(runs["data_dir"], "no", sorted(os.listdir(
         os.path.join(runs["data_dir"], "no")))[0]), 16000, 16000)
     scores = hub.load(str(hub_dir)).signatures["serving_default"](
@@ -127,8 +127,8 @@ def test_keyword_spotter_exports_and_listens_from_the_run_folder(runs, tmp_path)
     wav = str(tmp_path / "stream.wav")
     from earshot import audio
     audio.write_wav(wav, stream, 16000)
-    from_run = run("speech_commands.listen", f"--model={folder}", f"--input={wav}",
+    from_run = run("speech_commands.listen", f"--model_dir={folder}", f"--input={wav}",
                    "--detection_threshold=0").stdout
-    from_export = run("speech_commands.listen", f"--model={export_dir}", f"--input={wav}",
+    from_export = run("speech_commands.listen", f"--model_dir={export_dir}", f"--input={wav}",
                       "--detection_threshold=0").stdout
     assert from_run == from_export and re.match(r"^ +\d+\.\d{3} s  \S+  \(score", from_run)

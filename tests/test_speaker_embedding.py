@@ -463,7 +463,7 @@ def test_exported_model_gives_the_keras_vectors(trained, tmp_path, fmt):
                                          terms=terms, what=f"{fmt} mean vector")
     nothing = loaded(tf.zeros([0]))  # no windows, and a zero vector that matches no one
     assert nothing["default"].shape == (0, 512) and not np.any(nothing["mean"].numpy())
-    with pytest.raises(ValueError, match="needs --weights_path"):
+    with pytest.raises(ValueError, match="needs --model_dir"):
         hub_spec.hub_spec()
     with open(output + ".md") as f:
         assert "speaker_embedding" in f.read()
@@ -497,6 +497,6 @@ def test_synthesize_train_evaluate_commands(tmp_path):
     speaker = sorted(os.listdir(data))[0]
     clip = os.path.join(data, speaker, "00", f"{speaker}-00-0000.wav")
     db = str(tmp_path / "db.npz")
-    run("enroll", f"--model_dir={model_dir}", f"--db={db}", "--name=x", f"--audio={clip}")
+    run("enroll", f"--model_dir={model_dir}", f"--db={db}", "--name=x", f"--input={clip}")
     assert f"threshold {threshold:.4f}" in run(
-        "verify", f"--model_dir={model_dir}", f"--db={db}", "--name=x", f"--audio={clip}")
+        "verify", f"--model_dir={model_dir}", f"--db={db}", "--name=x", f"--input={clip}")

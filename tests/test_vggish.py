@@ -325,7 +325,7 @@ def test_embed_cli_writes_reference_embeddings(weights_dir, tmp_path):
     output = tmp_path / "out.npz"
     paths = [wav_path(case) for case in CASES]
     result = run_module("vggish.embed", f"--input={','.join(paths)}", f"--output={output}",
-                        f"--weights_path={weights_dir}", "--postprocess")
+                        f"--model_dir={weights_dir}", "--postprocess")
     assert result.returncode == 0, result.stderr
     with np.load(output) as arrays:
         assert sorted(arrays.files) == sorted(paths)
@@ -338,7 +338,7 @@ def test_embed_cli_reports_a_bad_file_and_writes_nothing(weights_dir, tmp_path):
     audio.write_wav(short, np.zeros(8000, np.float32), 16000)
     output = tmp_path / "out.npz"
     result = run_module("vggish.embed", f"--input={wav_path(CASES[0])},{short}",
-                        f"--output={output}", f"--weights_path={weights_dir}")
+                        f"--output={output}", f"--model_dir={weights_dir}")
     assert result.returncode != 0
     assert "short.wav: audio too short for VGGish" in result.stderr
     assert not output.exists()
@@ -348,13 +348,13 @@ def test_embed_cli_reports_a_bad_file_and_writes_nothing(weights_dir, tmp_path):
 def test_convert_cli_writes_a_loadable_folder(fixture_checkpoint, tmp_path):
     output = tmp_path / "converted"
     result = run_module("vggish.convert", f"--checkpoint={fixture_checkpoint}",
-                        f"--pca_params={FIXTURES}/vggish_pca_params.npz", f"--output={output}")
+                        f"--pca_params={FIXTURES}/vggish_pca_params.npz", f"--output_dir={output}")
     assert result.returncode == 0, result.stderr
     reference = expected(CASES[0])
     loaded = vggish.load(output)(reference["examples"]).numpy()
     assert np.abs(loaded - reference["embedding"]).max() <= EMBEDDING_ATOL
     again = run_module("vggish.convert", f"--checkpoint={fixture_checkpoint}",
-                       f"--pca_params={FIXTURES}/vggish_pca_params.npz", f"--output={output}")
+                       f"--pca_params={FIXTURES}/vggish_pca_params.npz", f"--output_dir={output}")
     assert again.returncode != 0 and "--overwrite" in again.stderr
 
 
@@ -574,7 +574,7 @@ def test_examples_embedder_streams_a_long_file_like_one_pass(embedder, tmp_path)
 def test_export_network_cli_writes_a_network_the_runtime_runs(weights_dir, tmp_path):
     output = tmp_path / "vggish.onnx"
     result = run_module("vggish.export_network", f"--output={output}", "--quantization=float32",
-                        f"--weights_path={weights_dir}")
+                        f"--model_dir={weights_dir}")
     assert result.returncode == 0, result.stderr
     embeddings = examples_embedder.OnnxEmbedder(str(output))(wav_path(CASES[0]))
     assert np.abs(embeddings - expected(CASES[0])["embedding"]).max() <= EMBEDDING_ATOL

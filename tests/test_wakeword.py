@@ -87,7 +87,7 @@ def _csv_scores(path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
 def test_score_tool_matches_offline_scoring_and_saved_model(mode, tiny_model, probe_wav,
                                                             tmp_path):
     output = str(tmp_path / "scores.csv")
-    result = _run("wakeword.score", f"--model={tiny_model}", f"--input={probe_wav},{probe_wav}",
+    result = _run("wakeword.score", f"--model_dir={tiny_model}", f"--input={probe_wav},{probe_wav}",
                   f"--output={output}")
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     files, times, scores = _csv_scores(output)
@@ -124,7 +124,7 @@ def test_listen_on_file_and_stdin_agrees_with_offline_detections(tiny_model, pro
     folder = str(tmp_path / "model")
     shutil.copytree(tiny_model, folder)
     scores_csv = str(tmp_path / "scores.csv")
-    assert _run("wakeword.score", f"--model={folder}", f"--input={probe_wav}",
+    assert _run("wakeword.score", f"--model_dir={folder}", f"--input={probe_wav}",
                 f"--output={scores_csv}").returncode == 0
     _, _, scores = _csv_scores(scores_csv)
     with open(os.path.join(folder, "manifest.json")) as manifest_file:
@@ -142,9 +142,9 @@ def test_listen_on_file_and_stdin_agrees_with_offline_detections(tiny_model, pro
     expected = detect.detection_hops(detect.smooth(scores, 2), manifest["threshold"])
     assert expected
     expected_lines = [f"{(h + 1) * 0.08:8.3f} s" for h in expected]
-    from_file = _run("wakeword.listen", f"--model={folder}", f"--input={probe_wav}")
+    from_file = _run("wakeword.listen", f"--model_dir={folder}", f"--input={probe_wav}")
     pcm = (np.clip(audio.load(probe_wav, 16000), -1, 1) * 32767).astype("<i2").tobytes()
-    from_stdin = _run("wakeword.listen", f"--model={folder}", "--input=-", stdin=pcm)
+    from_stdin = _run("wakeword.listen", f"--model_dir={folder}", "--input=-", stdin=pcm)
     for result in (from_file, from_stdin):
         assert result.returncode == 0, result.stderr.decode()[-2000:]
         lines = result.stdout.decode().splitlines()
@@ -153,8 +153,8 @@ def test_listen_on_file_and_stdin_agrees_with_offline_detections(tiny_model, pro
 
 
 def test_tools_reject_bad_input_in_one_line(tiny_model, tmp_path):
-    missing = _run("wakeword.listen", f"--model={tiny_model}", f"--input={tmp_path}/none.wav")
-    not_a_model = _run("wakeword.score", f"--model={tmp_path}", f"--input={tmp_path}/x.wav",
+    missing = _run("wakeword.listen", f"--model_dir={tiny_model}", f"--input={tmp_path}/none.wav")
+    not_a_model = _run("wakeword.score", f"--model_dir={tmp_path}", f"--input={tmp_path}/x.wav",
                        f"--output={tmp_path}/out.csv")
     for result in (missing, not_a_model):
         assert result.returncode == 2

@@ -130,7 +130,7 @@ def test_evaluate_adds_microwakeword_at_its_own_cutoff(tiny_evaluation):
     output = tiny_evaluation["root"] / "evaluation.json"
     det_plot = tiny_evaluation["root"] / "det.png"
     result = subprocess.run(
-        [sys.executable, "-m", "wakeword.evaluate", f"--model={tiny_evaluation['model']}",
+        [sys.executable, "-m", "wakeword.evaluate", f"--model_dir={tiny_evaluation['model']}",
          "--microwakeword=hey_jarvis", f"--data_dir={tiny_evaluation['data']}",
          f"--output={output}", f"--det_plot={det_plot}"],
         cwd=REPO, capture_output=True, timeout=600, check=False,

@@ -149,8 +149,8 @@ def test_listen_accepts_the_owner_and_rejects_another_voice(speaker_model, speak
     with open(os.path.join(model_dir, "eval_whole", "metrics.json"), "w") as metrics_file:
         json.dump({"eer_threshold": threshold}, metrics_file)
 
-    arguments = [f"--model={wakeword_model}", f"--owner={speakers}:A",
-                 f"--speaker_model={model_dir}"]
+    arguments = [f"--model_dir={wakeword_model}", f"--owner={speakers}:A",
+                 f"--speaker_model_dir={model_dir}"]
     result = _listen(*arguments, f"--input={conversation}")
     assert result.returncode == 0, result.stderr[-2000:]
     # Live, from stdin 320 ms at a time: the same samples (the WAV's int16), the same lines.
@@ -181,18 +181,18 @@ def test_listen_accepts_the_owner_and_rejects_another_voice(speaker_model, speak
 
 
 @pytest.mark.parametrize("owner_args, message", [
-    (["--owner={db}:nobody", "--speaker_model={model}"],
+    (["--owner={db}:nobody", "--speaker_model_dir={model}"],
      "'nobody' is not enrolled; enrolled: A, B"),
-    (["--owner={tmp}/none.npz:A", "--speaker_model={model}"], "no such speaker database"),
-    (["--owner={db}:A"], "needs --speaker_model=DIR"),
-    (["--owner=A", "--speaker_model={model}"], "expected DB:NAME"),
-    (["--speaker_model={model}"], "only apply with --owner"),
-    (["--owner={db}:A", "--speaker_model={tmp}"], "not a speaker_embedding model folder"),
+    (["--owner={tmp}/none.npz:A", "--speaker_model_dir={model}"], "no such speaker database"),
+    (["--owner={db}:A"], "needs --speaker_model_dir=DIR"),
+    (["--owner=A", "--speaker_model_dir={model}"], "expected DB:NAME"),
+    (["--speaker_model_dir={model}"], "only apply with --owner"),
+    (["--owner={db}:A", "--speaker_model_dir={tmp}"], "not a speaker_embedding model folder"),
 ])
 def test_a_bad_owner_fails_in_one_line_before_any_audio(owner_args, message, speaker_model,
                                                         speakers, wakeword_model, tmp_path):
     missing_input = str(tmp_path / "never_read.wav")
-    result = _listen(f"--model={wakeword_model}", f"--input={missing_input}",
+    result = _listen(f"--model_dir={wakeword_model}", f"--input={missing_input}",
                      *[a.format(db=speakers, model=speaker_model, tmp=tmp_path)
                        for a in owner_args])
     lines = result.stderr.strip().splitlines()

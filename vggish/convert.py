@@ -20,7 +20,7 @@ from vggish import weights
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    output = weights.convert(FLAGS.checkpoint, FLAGS.pca_params, FLAGS.output,
+    output = weights.convert(FLAGS.checkpoint, FLAGS.pca_params, FLAGS.output_dir,
                              overwrite=FLAGS.overwrite)
     print(f"wrote {output}")
 
@@ -32,6 +32,6 @@ if __name__ == "__main__":
                         "vggish_model.ckpt, or a V2 prefix.", required=True)
     flags.DEFINE_string("pca_params", None, "vggish_pca_params.npz (pca_eigen_vectors, "
                         "pca_means).", required=True)
-    flags.DEFINE_string("output", None, "Weights folder to write.", required=True)
-    flags.DEFINE_bool("overwrite", False, "Replace --output if it exists.")
+    flags.DEFINE_string("output_dir", None, "Weights folder to write.", required=True)
+    flags.DEFINE_bool("overwrite", False, "Replace --output_dir if it exists.")
     cli.run(main)

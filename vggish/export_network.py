@@ -1,7 +1,7 @@
 r"""Writes the VGGish network for a runtime without TensorFlow: TFLite (LiteRT) or ONNX.
 
     python -m vggish.export_network --output=vggish_int8.tflite [--format=tflite|onnx] \
-        [--quantization=int8|dynamic_range|float32] [--weights_path=DIR] \
+        [--quantization=int8|dynamic_range|float32] [--model_dir=DIR] \
         [--calibration_audio=a.wav,b.flac]
 
 Both formats map log-mel examples float32 `[N, 96, 64]` to embeddings float32 `[N, 128]`, and
@@ -54,7 +54,7 @@ def main(argv: list[str]) -> None:
     if FLAGS.quantization not in chosen.quantizations:
         raise UserError(f"--quantization={FLAGS.quantization} is not available for "
                         f"--format={format_name}; use one of {', '.join(chosen.quantizations)}")
-    model = weights.load(FLAGS.weights_path)
+    model = weights.load(FLAGS.model_dir)
     examples = calibration.for_quantization(FLAGS.quantization, FLAGS.calibration_audio)
     path = chosen.write(model, FLAGS.output, FLAGS.quantization, examples)
     logging.info("wrote %s (%s %s, %.1f MB)", path, format_name, FLAGS.quantization,
@@ -67,7 +67,7 @@ def define_flags() -> None:
                       "Pi); onnx: for ONNX Runtime (fastest on x86). Default: from --output.")
     flags.DEFINE_enum("quantization", "int8", QUANTIZATIONS, "float32: exact; dynamic_range "
                       "(tflite only): int8 weights; int8: int8 weights and activations.")
-    flags.DEFINE_string("weights_path", None, "Folder from `python -m vggish.convert`; "
+    flags.DEFINE_string("model_dir", None, "Folder from `python -m vggish.convert`; "
                         "default: the cached weights.")
     flags.DEFINE_string("calibration_audio", "", "Comma-separated audio files added to the "
                         "synthetic calibration signals for --quantization=int8.")

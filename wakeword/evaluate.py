@@ -1,6 +1,6 @@
 r"""Evaluates a wake-word model, and openWakeWord's and microWakeWord's pretrained ones, alike.
 
-    python -m wakeword.evaluate --model=/tmp/hey_jarvis [--openwakeword=hey_jarvis_v0.1] \
+    python -m wakeword.evaluate --model_dir=/tmp/hey_jarvis [--openwakeword=hey_jarvis_v0.1] \
         [--microwakeword=hey_jarvis] [--output=metrics.json] [--negative_hours=2]
 
 The evaluation set (`wakeword.evalset`: voices no training run hears, flite's and festival's
@@ -30,7 +30,7 @@ FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("model", None, "Model folder written by wakeword.train.", required=True)
+    flags.DEFINE_string("model_dir", None, "Model folder written by wakeword.train.", required=True)
     flags.DEFINE_string("openwakeword", None, "An openWakeWord 0.5.1 model to compare with, "
                         "e.g. hey_jarvis_v0.1 (default: none).")
     flags.DEFINE_string("microwakeword", None, "A microWakeWord model of the pymicro-wakeword "
@@ -41,8 +41,10 @@ def define_flags() -> None:
                        "(real speech included).")
     flags.DEFINE_list("real_speech", list(real_speech.EVALUATION_SOURCES),
                       "Real-speech packages heard as ordinary speech (evaluation-only ones).")
-    flags.DEFINE_string("output", None, "Metrics JSON to write (default: MODEL/evaluation.json).")
-    flags.DEFINE_string("det_plot", None, "DET plot PNG to write (default: MODEL/evaluation_det.png).")
+    flags.DEFINE_string("output", None,
+                        "Metrics JSON to write (default: MODEL_DIR/evaluation.json).")
+    flags.DEFINE_string("det_plot", None,
+                        "DET plot PNG to write (default: MODEL_DIR/evaluation_det.png).")
 
 
 def _cached_scores(path: str, name: str, score) -> np.ndarray:
@@ -53,12 +55,13 @@ def _cached_scores(path: str, name: str, score) -> np.ndarray:
 
 def main(argv: list[str]) -> None:
     del argv
-    output = fileio.check_output(FLAGS.output or os.path.join(FLAGS.model, "evaluation.json"))
+    output = fileio.check_output(FLAGS.output or os.path.join(FLAGS.model_dir, "evaluation.json"))
     det_plot = fileio.check_output(FLAGS.det_plot
-                                   or os.path.join(FLAGS.model, "evaluation_det.png"))
-    manifest = runtime.Manifest.read(FLAGS.model)
-    head = export.load_head(FLAGS.model)
-    models = {"earshot": (lambda path: export.file_scores(head, audio.load(path, audio.SAMPLE_RATE)),
+                                   or os.path.join(FLAGS.model_dir, "evaluation_det.png"))
+    manifest = runtime.Manifest.read(FLAGS.model_dir)
+    head = export.load_head(FLAGS.model_dir)
+    models = {"earshot": (lambda path: export.file_scores(head,
+                                                          audio.load(path, audio.SAMPLE_RATE)),
                           detect.Detector(manifest.threshold, manifest.smoothing_hops,
                                           manifest.refractory_s))}
     if FLAGS.openwakeword:

@@ -37,7 +37,7 @@ def load_head(folder: str) -> keras.Model:
     """The head of a model folder, for `model.offline_scores`."""
     path = os.path.join(folder, HEAD_WEIGHTS_NAME)
     if not os.path.isfile(path):
-        raise runtime.ModelFolderError(f"{folder}: no {HEAD_WEIGHTS_NAME}; --model must be a "
+        raise runtime.ModelFolderError(f"{folder}: no {HEAD_WEIGHTS_NAME}; --model_dir must be a "
                                        "folder written by `python -m wakeword.train`")
     head = model_lib.build_head()
     head.load_weights(path)

@@ -1,9 +1,9 @@
 r"""The owner check: a detection counts only if the phrase was said by an enrolled voice.
 
     python -m speaker_embedding.enroll --model_dir=/tmp/spk --db=speakers.npz --name=alice \
-        --audio=alice1.wav,alice2.wav
-    python -m wakeword.listen --model=/tmp/hey_jarvis --input=- \
-        --owner=speakers.npz:alice --speaker_model=/tmp/spk
+        --input=alice1.wav,alice2.wav
+    python -m wakeword.listen --model_dir=/tmp/hey_jarvis --input=- \
+        --owner=speakers.npz:alice --speaker_model_dir=/tmp/spk
 
 No wake-word peer has this (openWakeWord issue #21 asks for it). At each detection, the audio
 the head heard, the last OWNER_SECONDS ending at the hop that fired (kept by `RecentAudio`),
@@ -96,16 +96,16 @@ class OwnerCheck:
 
 def from_flags(spec: str | None, model_dir: str | None, threshold: float | None
                ) -> OwnerCheck | None:
-    """The check `listen --owner=DB:NAME --speaker_model=DIR [--owner_threshold=T]` asks for,
+    """The check `listen --owner=DB:NAME --speaker_model_dir=DIR [--owner_threshold=T]` asks for,
     or None without --owner."""
     if spec is None:
         if model_dir is not None or threshold is not None:
-            raise OwnerError("--speaker_model and --owner_threshold only apply with "
+            raise OwnerError("--speaker_model_dir and --owner_threshold only apply with "
                              "--owner=DB:NAME")
         return None
     path, name = parse(spec)
     if model_dir is None:
-        raise OwnerError(f"--owner={spec} needs --speaker_model=DIR, the speaker_embedding "
+        raise OwnerError(f"--owner={spec} needs --speaker_model_dir=DIR, the speaker_embedding "
                          "model folder the database was enrolled with")
     return OwnerCheck(path, name, model_dir, threshold)
 

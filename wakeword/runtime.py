@@ -24,7 +24,7 @@ MANIFEST_VERSION = 1
 
 
 class ModelFolderError(UserError, ValueError):
-    """A --model folder that does not hold a wake-word model."""
+    """A --model_dir folder that does not hold a wake-word model."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Manifest(streaming.Sidecar):
     def read(cls, folder: str) -> "Manifest":
         problem = f"no {MANIFEST_NAME}" if os.path.isdir(folder) else "no such folder"
         return cls.read_file(os.path.join(folder, MANIFEST_NAME), ModelFolderError, "manifest",
-                             missing=f"{folder}: {problem}; --model must be a folder written "
+                             missing=f"{folder}: {problem}; --model_dir must be a folder written "
                              "by `python -m wakeword.train`")
 
 

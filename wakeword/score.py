@@ -1,6 +1,7 @@
 r"""Scores audio files with a wake-word model, one row per 80 ms hop, without TensorFlow.
 
-    python -m wakeword.score --model=/tmp/hey_jarvis --input=a.wav[,b.wav,...] --output=scores.csv
+    python -m wakeword.score --model_dir=/tmp/hey_jarvis --input=a.wav[,b.wav,...] \
+        --output=scores.csv
 
 writes `file,time_s,score` rows: `file` as given, `time_s` the end of the hop in that file
 (hop h covers audio up to (h + 1) * 0.08 s), `score` the streaming TFLite model's output,
@@ -23,7 +24,7 @@ FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("model", None, "Model folder written by wakeword.train.", required=True)
+    flags.DEFINE_string("model_dir", None, "Model folder written by wakeword.train.", required=True)
     flags.DEFINE_list("input", None, "Comma-separated audio files.", required=True)
     flags.DEFINE_string("output", None, "The CSV to write.", required=True)
     flags.DEFINE_integer("num_threads", 1, "TFLite interpreter threads.")
@@ -32,7 +33,7 @@ def define_flags() -> None:
 def main(argv: list[str]) -> None:
     del argv
     fileio.check_output(FLAGS.output)
-    stream = runtime.WakeWordStream(FLAGS.model, num_threads=FLAGS.num_threads)
+    stream = runtime.WakeWordStream(FLAGS.model_dir, num_threads=FLAGS.num_threads)
     rate, hop = stream.manifest.sample_rate, stream.manifest.hop_samples
     with fileio.atomic_open(FLAGS.output, "w", newline="") as out:
         writer = csv.writer(out)

@@ -207,7 +207,7 @@ function addDetection(timeMs, label, score) {
   setTimeout(() => item.classList.remove('fresh'), FRESH_MS);
 }
 
-// The model of the --model folder, compiled; its description from the server.
+// The model of the --model_dir folder, compiled; its description from the server.
 async function loadModel() {
   const description = await api('/api/live');
   ui.modelName.textContent = description.name;
@@ -296,7 +296,7 @@ async function start() {
   }
 }
 
-// The Train button (when recording with --model): runs the trainer on the server and shows
+// The Train button (when recording with --model_dir): runs the trainer on the server and shows
 // its output, then listens with what it exported.
 async function initTraining() {
   const progress = await api('/api/train');

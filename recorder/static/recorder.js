@@ -256,7 +256,7 @@ function init() {
   });
   refreshState().then(() => setPageState('idle'),
                       (error) => setStatus('error', `Cannot reach the recorder: ${error.message}`));
-  // With --model, the live page trains on this folder and listens with the result.
+  // With --model_dir, the live page trains on this folder and listens with the result.
   api('/api/train').then((progress) => { $('live-link').hidden = !progress.available; },
                          () => {});
 }
