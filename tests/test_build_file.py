@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import pytest
 
+import import_syntax
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = "tests"  # Not a package: pytest puts each test's own folder on sys.path.
 RULES = ("py_library", "py_binary", "py_test")
@@ -144,19 +146,13 @@ def imports(path: str, index: dict[str, str], local: dict[str, dict[str, str]]) 
         need(dotted_self.rsplit(".", 1)[0])  # a module loads with its package (`python -m`)
     if _is_test_file(path):  # pytest imports tests/conftest.py before every test below it
         found.files.add(local[TESTS]["conftest"])
-    for node in ast.walk(_parse(path)):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                absolute(alias.name)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = dotted_self.rsplit(".", node.level)[0]
-                base = f"{parent}.{base}" if base else parent
-            for alias in node.names:
-                need(f"{base}.{alias.name}")
-            absolute(base)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+    tree = _parse(path)
+    for base, names in import_syntax.statements(dotted_self, tree):
+        for name in names:
+            need(f"{base}.{name}")
+        absolute(base)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
             named = re.fullmatch(r"([\w.]+)(:\w+)?", node.value)
             if named:
                 need(named.group(1), found.named)

@@ -13,6 +13,8 @@ import os
 
 import pytest
 
+import import_syntax
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -37,6 +39,10 @@ def _modules() -> dict[str, ast.Module]:
     return modules
 
 
+def _is_package(module: str) -> bool:
+    return os.path.isfile(os.path.join(ROOT, *module.split("."), "__init__.py"))
+
+
 def _is_tool(tree: ast.Module) -> bool:
     for node in tree.body:
         if (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
@@ -50,18 +56,8 @@ def _is_tool(tree: ast.Module) -> bool:
 def _imported(module: str, tree: ast.Module, known: set[str]) -> set[str]:
     """Project modules `tree` imports (`from package import module` counts as the module)."""
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = module.rsplit(".", node.level)[0]
-                base = f"{parent}.{base}" if base else parent
-            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        found.update(name for name in names if name in known)
+    for base, names in import_syntax.statements(module, tree, _is_package(module)):
+        found.update(name for name in [base] + [f"{base}.{n}" for n in names] if name in known)
     return found
 
 
@@ -69,17 +65,11 @@ def _dependencies(module: str, tree: ast.Module, known: set[str]) -> set[str]:
     """The project modules whose names `tree` uses: `from a import b` counts as `a.b` when
     that is a module, else as `a` (a name defined in `a`)."""
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names if alias.name in known)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = module.rsplit(".", node.level)[0]
-                base = f"{parent}.{base}" if base else parent
-            for alias in node.names:
-                name = f"{base}.{alias.name}"
-                found.update([name] if name in known else [base] if base in known else [])
+    for base, names in import_syntax.statements(module, tree, _is_package(module)):
+        if not names:
+            found.update([base] if base in known else [])
+        for name in (f"{base}.{n}" for n in names):
+            found.update([name] if name in known else [base] if base in known else [])
     return found - {module}
 
 

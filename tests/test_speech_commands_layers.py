@@ -13,6 +13,8 @@ import os
 
 import pytest
 
+import import_syntax
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(ROOT, "speech_commands")
 FACADE = "speech_commands.reference"
@@ -39,18 +41,10 @@ def _imported_names(module: str, path: str) -> set[str]:
     `a.b.c`; relative imports are resolved against `module`."""
     with open(path, encoding="utf-8") as source:
         tree = ast.parse(source.read(), path)
-    package = module if path.endswith("__init__.py") else module.rsplit(".", 1)[0]
     names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                base = f"{parent}.{base}" if base else parent
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
+    for base, imported in import_syntax.statements(module, tree, path.endswith("__init__.py")):
+        names.add(base)
+        names.update(f"{base}.{name}" for name in imported)
     return names
 
 
