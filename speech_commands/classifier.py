@@ -112,7 +112,7 @@ class Classifier:
         return self._session.run(self._output, {self._feeds[0]: clip,
                                                 self._feeds[1]: sample_rate})[0]
 
-    def scores_for_file(self, path: str, sample_rate: int = 16000) -> np.ndarray:
+    def scores_for_file(self, path: str, sample_rate: int = audio.SAMPLE_RATE) -> np.ndarray:
         """Scores a file: decoded, resampled to `sample_rate`, padded or cut to one clip."""
         waveform = audio.load(path, sample_rate)
         clip = np.zeros(self.clip_samples, np.float32)

@@ -51,7 +51,7 @@ def label_wav(wav: str, labels: str, graph: str, input_name: str, output_name: s
     for path, what in ((wav, "audio file"), (graph, "model file"), (labels, "labels file")):
         require_file(path, what)
     label_names = dataset.read_labels(labels)
-    audio.load(wav, 16000)  # One clear error for a corrupt, empty or NaN file, before TF sees it.
+    audio.load(wav, audio.SAMPLE_RATE)  # One clear error for a bad file, before TF sees it.
     if graph.endswith(".tflite") or not _is_16_bit_wav(wav):
         # DecodeWav reads only 16-bit PCM WAV; other files are decoded here and fed as audio.
         scores = classifier.Classifier(graph).scores_for_file(wav)

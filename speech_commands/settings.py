@@ -24,6 +24,7 @@ from typing import Any
 from absl import flags
 
 from earshot import fileio
+from earshot.audio import SAMPLE_RATE
 from earshot.errors import UserError
 
 SETTINGS_NAME = "settings.json"
@@ -99,7 +100,7 @@ class TrainConfig:
     time_shift_ms: float = _field(100.0, "Range to randomly shift the training audio by in time.")
     testing_percentage: int = _field(10, "What percentage of wavs to use as a test set.")
     validation_percentage: int = _field(10, "What percentage of wavs to use as a validation set.")
-    sample_rate: int = _field(16000, "Expected sample rate of the wavs.")
+    sample_rate: int = _field(SAMPLE_RATE, "Expected sample rate of the wavs.")
     clip_duration_ms: int = _field(1000, "Expected duration in milliseconds of the wavs.")
     window_size_ms: float = _field(30.0, "How long each spectrogram timeslice is.")
     window_stride_ms: float = _field(10.0, "How far to move in time between spectrogram "
