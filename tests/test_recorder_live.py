@@ -141,7 +141,7 @@ def wake_model(tmp_path_factory, voices, training_windows) -> dict:
     fit(head, windows, labels, keras.losses.BinaryCrossentropy(from_logits=True))
     folder = tmp_path_factory.mktemp("live") / "hey_jarvis"
     folder.mkdir()
-    step = model_lib.WakeWordStep(speech_embedding.load(), head)
+    step = model_lib.streaming_step(speech_embedding.load(), head)
     (folder / runtime.MODEL_NAME).write_bytes(step.to_tflite())
     runtime.Manifest(PHRASE, 0.5, 1, 2.0, RATE, HOP, model_lib.FIRST_SCORED_HOP, 0.5).write(
         str(folder / runtime.MANIFEST_NAME))
