@@ -35,7 +35,6 @@ import soundfile
 from corpus import clips as clips_lib
 from corpus.clip_model import BAD_INPUT_ERRORS, ClipModel, Embedding, Result
 from corpus.clips import Clip
-from earshot import audio
 from earshot.audio import SAMPLE_RATE
 from earshot.errors import InvalidInput
 

@@ -222,7 +222,8 @@ class RecorderHandler(http_lib.Handler):
     def _start_training(self) -> None:
         dataset = self.server.recording()
         if not self.server.can_train():
-            raise Refused(404, "no folder to train into: start the recorder with --model_dir=DIR too")
+            raise Refused(404, "no folder to train into: start the recorder with --model_dir=DIR "
+                                "too")
         self._drain_body()
         self.server.training.start(dataset.train_command()[0], self.server.model_dir)
         self.server.log("training into %s", self.server.model_dir)

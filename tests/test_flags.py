@@ -27,7 +27,6 @@ import pytest
 import programs
 
 ROOT = programs.ROOT
-TESTS = os.path.dirname(os.path.abspath(__file__))
 
 # The tools that mirror the TensorFlow speech_commands example (../shared/reference/
 # speech_commands.md), with the reference's flag names for what this vocabulary names

@@ -26,9 +26,8 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     fileio.check_output(FLAGS.output)
-    paths = FLAGS.input
     model = embedding.embedder(FLAGS.model_dir and os.path.abspath(FLAGS.model_dir))
-    embed_files.embed_to_npz(paths, functools.partial(model, postprocess=FLAGS.postprocess),
+    embed_files.embed_to_npz(FLAGS.input, functools.partial(model, postprocess=FLAGS.postprocess),
                              FLAGS.output)
 
 
