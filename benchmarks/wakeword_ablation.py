@@ -7,10 +7,12 @@ the others) and evaluates it on the held-out set (`python -m wakeword.evaluate`,
 trained on). Prints one Markdown row per run: recall per condition and false accepts per
 hour of ordinary speech at the manifest threshold, near-misses fired, recall at 0.5 FA/h of
 ordinary speech, and the wall time the source left out took to build (in the first run that
-built it). Run it from an empty cache (`EARSHOT_CACHE=...`) for the costs to mean anything.
+built it). Run it from an empty cache (`EARSHOT_CACHE=...`) for the costs to mean anything, or
+give `--build_times` the `metrics.json` of a `wakeword.train` run from an empty cache with every
+source: its seconds per source are then the costs, and the runs may reuse a warm cache.
 
     python -m benchmarks.wakeword_ablation [--phrase="hey jarvis"] [--output_dir=DIR] \
-        [--data_dir=EVALUATION_SET] [--train_flags=--steps=1500]
+        [--data_dir=EVALUATION_SET] [--train_flags=--steps=1500] [--build_times=metrics.json]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import tempfile
 from absl import flags
 
 from earshot import cli
+from earshot.errors import InvalidInput
 from wakeword import evaluation, voices
 
 FLAGS = flags.FLAGS
@@ -37,6 +40,8 @@ def define_flags() -> None:
     flags.DEFINE_list("opt_in", list(voices.OPT_IN_ENGINES),
                       "Opt-in engines of the full run (installed with `make voices-opt-in`).")
     flags.DEFINE_list("train_flags", [], "More wakeword.train flags for every run.")
+    flags.DEFINE_string("build_times", None, "metrics.json of a wakeword.train run from an empty "
+                        "cache: the build time of each source (default: measured in these runs).")
 
 
 def runs(opt_in: list[str]) -> dict[str, list[str]]:
@@ -62,6 +67,15 @@ def _run(*args: str) -> None:
         raise RuntimeError(f"python -m {' '.join(args)} exited with {result.returncode}")
 
 
+def _source_seconds(metrics_path: str) -> dict[str, float]:
+    """Source name -> seconds its groups took to build, from a `wakeword.train` metrics.json."""
+    try:
+        with open(metrics_path, encoding="utf-8") as saved:
+            return dict(json.load(saved)["seconds"]["sources"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InvalidInput(f"{metrics_path}: not a wakeword.train metrics.json ({e})") from e
+
+
 def row(name: str, folder: str, costs: dict[str, float]) -> list[str]:
     with open(os.path.join(folder, "evaluation.json"), encoding="utf-8") as saved:
         m = json.load(saved)["models"]["earshot"]
@@ -78,8 +92,8 @@ def row(name: str, folder: str, costs: dict[str, float]) -> list[str]:
 
 def main(argv: list[str]) -> None:
     del argv
+    costs = _source_seconds(FLAGS.build_times) if FLAGS.build_times else {}
     work = FLAGS.output_dir or tempfile.mkdtemp(prefix="wakeword_ablation_")
-    costs: dict[str, float] = {}
     rows = []
     for name, train_flags in runs(FLAGS.opt_in).items():
         folder = os.path.join(work, name.replace(" ", "_"))
@@ -87,11 +101,10 @@ def main(argv: list[str]) -> None:
              "--overwrite", *FLAGS.train_flags, *train_flags)
         _run("wakeword.evaluate", f"--model_dir={folder}",
              *([f"--data_dir={FLAGS.data_dir}"] if FLAGS.data_dir else []))
-        with open(os.path.join(folder, "metrics.json"), encoding="utf-8") as saved:
-            seconds = json.load(saved)["seconds"]
-        costs.update({k: v for k, v in seconds["sources"].items() if k not in costs})
+        seconds = _source_seconds(os.path.join(folder, "metrics.json"))
+        costs.update({k: v for k, v in seconds.items() if k not in costs})
         rows.append(row(name, folder, costs))
-        print(f"{name}: done ({seconds['total']:.0f} s)", file=sys.stderr)
+        print(f"{name}: done", file=sys.stderr)
     conditions = ("clean", "speech", "noise", "reverberant")
     header = (["run", "threshold"] + [f"recall {c}" for c in conditions]
               + ["FA/h speech", "near-misses fired"] + [f"recall {c} @0.5 FA/h" for c in conditions]

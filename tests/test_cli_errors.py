@@ -198,7 +198,10 @@ ENTRY_POINTS: dict[str, tuple[Input, ...]] = {
     "benchmarks.streaming": (),
     "benchmarks.vggish": (),
     "benchmarks.wakeword": (),
-    "benchmarks.wakeword_ablation": (),
+    "benchmarks.wakeword_ablation": (
+        Input("build_times", FILE, lambda bad, f, out: [
+            f"--build_times={bad}", f"--output_dir={out}/ablation"]),
+    ),
     "wakeword.train": (
         Input("negatives", (MISSING, EMPTY_FOLDER), lambda bad, f, out: [
             "--phrase=hey test", f"--output_dir={out}/model", f"--negatives={bad}"]),

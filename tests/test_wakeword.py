@@ -13,7 +13,7 @@ import pytest
 import numerics
 import onednn
 from earshot import audio
-from wakeword import augment, detect, evaluation, phonemes, voices
+from wakeword import augment, detect, evalset, evaluation, phonemes, voices
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--steps=40", "--positives=24", "--kokoro_positives=2", "--festival_positives=2",
@@ -229,3 +229,34 @@ def test_voice_augmentation_moves_formants_and_keeps_the_level():
                 for a, b in bands]
     relative = np.array(ratio_db) - np.mean(ratio_db)
     assert np.all(np.abs(relative) < augment.EQ_RANGE_DB) and np.ptp(ratio_db) > 0.5
+
+
+def test_evaluation_rooms_keep_their_phrases_within_full_scale():
+    # A room's tail adds energy: levels set before it clipped a third of the reverberant
+    # phrases in their 16-bit file. Each phrase's peak is drawn in [-20, -3] dBFS after it.
+    rng = np.random.default_rng(0)
+    loud = [np.concatenate([np.zeros(1600), rng.uniform(-1, 1, 16000), np.zeros(1600)]
+                           ).astype(np.float32) for _ in range(6)]
+    waveform, events = evalset._in_context(np.random.default_rng(1), loud, ["hey jarvis"] * 6,
+                                           "reverberant", [])
+    assert len(events) == 6
+    for start_s, end_s, _ in events:
+        phrase = waveform[int(start_s * 16000):int((end_s + 1.0) * 16000)]
+        peak_db = 20 * np.log10(np.max(np.abs(phrase)))
+        assert -20.1 < peak_db < -2.9
+        # The tail rings on after the words end (the room was applied, not skipped).
+        tail = waveform[int(end_s * 16000) + 800:int(end_s * 16000) + 2400]
+        assert 20 * np.log10(np.max(np.abs(tail))) > peak_db - 40
+
+
+def test_evaluation_speech_is_topped_up_to_the_hours_asked_for(tmp_path):
+    # Sentence lengths are only estimated before they are said: the set once came 5 s short
+    # of its 2 h, which also made 0.5 FA/h allow no false accept instead of one.
+    templates = voices.eval_voices(0)[:2]
+    assert evalset._top_up(str(tmp_path), 0.0, templates, ["Glue the sheet."], 0) == []
+    [added] = evalset._top_up(str(tmp_path), 4.0 / 3600, templates,
+                              ["Glue the sheet to the dark blue background."], 0)
+    assert added.kind == "speech" and added.events == []
+    waveform = audio.load(added.path, 16000)
+    assert waveform.size >= 4.0 * 16000
+    assert -15.1 < 20 * np.log10(np.max(np.abs(waveform))) < -2.9
