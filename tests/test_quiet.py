@@ -297,6 +297,7 @@ CHAINS: tuple[tuple[Step, ...], ...] = (
         "--phrase=hey ann", f"--output_dir={w.wakeword_trained}", "--steps=1",
         "--positives=8", "--kokoro_positives=1", "--festival_positives=1",
         "--confusable_speakers=2", "--speech_minutes=0.2", "--noise_minutes=0.2",
+        "--engine_speech_minutes=0.2",
         "--calibration_minutes=0.2", "--calibration_positives=4", "--real_speech="]),
      Step("wakeword.evaluate", lambda w: [
          f"--model_dir={w.wakeword_trained}", f"--data_dir={w.path('wakeword_eval')}",

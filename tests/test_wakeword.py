@@ -18,7 +18,8 @@ from wakeword import augment, detect, evalset, evaluation, phonemes, voices
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--steps=40", "--positives=24", "--kokoro_positives=2", "--festival_positives=2",
         "--confusable_speakers=1", "--speech_minutes=1", "--noise_minutes=0.5",
-        "--calibration_minutes=1", "--calibration_positives=8", "--real_speech="]
+        "--engine_speech_minutes=0.2", "--calibration_minutes=1", "--calibration_positives=8",
+        "--real_speech="]
 
 
 def _run(module: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
