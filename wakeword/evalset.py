@@ -132,10 +132,14 @@ def _top_up(folder: str, missing_hours: float, templates: list[voices.Utterance]
         said.append(voices.say(dataclasses.replace(templates[index % len(templates)],
                                                    text=sentences[index % len(sentences)])))
         samples += said[-1].size
-    path = os.path.join(folder, "speech_top_up.wav")
-    waveform = augment.set_peak(np.concatenate(said), rng.uniform(-15, -3))
+    return [_speech_file(os.path.join(folder, "speech_top_up.wav"), np.concatenate(said), rng)]
+
+
+def _speech_file(path: str, waveform: np.ndarray, rng: np.random.Generator) -> EvalFile:
+    """Writes synthesized ordinary speech at a random peak of -15 to -3 dBFS over a faint floor."""
+    waveform = augment.set_peak(waveform, rng.uniform(-15, -3))
     audio.write_wav(path, waveform + _floor(rng, waveform.size), SAMPLE_RATE)
-    return [EvalFile(path, "speech", [])]
+    return EvalFile(path, "speech", [])
 
 
 def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 1234,
@@ -164,11 +168,8 @@ def build(phrase: str, folder: str, negative_hours: float = 2.0, seed: int = 123
         sentences[(i * per_voice + j) % len(sentences)] for j in range(per_voice)))
         for i, t in enumerate(templates)]
     speech = voices.say_all(speech_utterances, "evaluation speech")
-    for index, waveform in enumerate(speech):
-        path = os.path.join(folder, f"speech_{index:02d}.wav")
-        audio.write_wav(path, augment.set_peak(waveform, rng.uniform(-15, -3))
-                        + _floor(rng, waveform.size), SAMPLE_RATE)
-        files.append(EvalFile(path, "speech", []))
+    files += [_speech_file(os.path.join(folder, f"speech_{index:02d}.wav"), waveform, rng)
+              for index, waveform in enumerate(speech)]
     hours = real_hours + sum(w.size for w in speech) / SAMPLE_RATE / 3600
     files += _top_up(folder, negative_hours + TOP_UP_MARGIN_S / 3600 - hours, templates,
                      sentences[len(templates) * per_voice:] or sentences, seed)
