@@ -5,9 +5,9 @@ PYTHON_BASE ?= python3
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-# espeak-ng speaks every synthesized dataset; Festival's ked_diphone and Kokoro (its voices come
-# from the npm package kokoro-js) also speak wake-word training phrases; flite and Festival's
-# kal_diphone are the held-out evaluation voices; the recorder's browser test needs Chromium;
+# espeak-ng speaks every synthesized dataset; Kokoro (its voices come from the npm package
+# kokoro-js) also speaks wake-word training phrases, and Festival's ked_diphone when asked
+# (`--engines`); flite and Festival's kal_diphone are the held-out evaluation voices; the recorder's browser test needs Chromium;
 # the micro_speech tests compile the C arrays they write with gcc.
 DEMO_DEBIAN_PACKAGES := espeak-ng
 # npm comes with most Node.js installs (NodeSource's nodejs conflicts with Debian's npm): Debian's

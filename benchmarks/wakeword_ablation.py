@@ -1,13 +1,14 @@
 r"""What each training source of `wakeword.train` buys, and what it costs: a leave-one-out table.
 
-For the engines of Debian main, for all sources (the opt-in engines too) and for all but one
-(each engine of Debian main, and the real speech of `real_speech.TRAINING_SOURCES`), trains the phrase
+For the default engines of Debian main, for all sources (the opt-in engines too), for all but
+one (each default engine, and the real speech of `real_speech.TRAINING_SOURCES`) and for all
+and one more (each of `voices.TRAINING_ENGINES_OPTIONAL`), trains the phrase
 (`python -m wakeword.train`, one run after another so later runs reuse the cached groups of
 the others) and evaluates it on the held-out set (`python -m wakeword.evaluate`, voices never
 trained on). Prints one Markdown row per run: recall per condition and false accepts per
 hour of ordinary speech at the manifest threshold, near-misses fired, recall at 0.5 FA/h of
-ordinary speech, and the wall time the source left out took to build (in the first run that
-built it). Run it from an empty cache (`EARSHOT_CACHE=...`) for the costs to mean anything, or
+ordinary speech, and the wall time the source left out (or added) took to build (in the first
+run that built it). Run it from an empty cache (`EARSHOT_CACHE=...`) for the costs to mean anything, or
 give `--build_times` the `metrics.json` of a `wakeword.train` run from an empty cache with every
 source: its seconds per source are then the costs, and the runs may reuse a warm cache.
 
@@ -48,13 +49,15 @@ def runs(opt_in: list[str]) -> dict[str, list[str]]:
     """Run name -> `wakeword.train` flags choosing its sources: the engines of Debian main
     (what a plain `wakeword.train` speaks with where no opt-in engine is installed; first, so
     that from an empty cache its time is that run's), all sources (the opt-in engines too),
-    and all but one source of Debian main."""
+    all but one source of Debian main, and all sources with each optional engine added."""
     default = voices.TRAINING_ENGINES_DEFAULT
     every = [*default, *opt_in]
     out = {"Debian main engines": [f"--engines={','.join(default)}"],
            "all sources": [f"--engines={','.join(every)}"]}
     for engine in default:
         out[f"without {engine}"] = [f"--engines={','.join(e for e in every if e != engine)}"]
+    for engine in voices.TRAINING_ENGINES_OPTIONAL:
+        out[f"with {engine}"] = [f"--engines={','.join([*every, engine])}"]
     out[f"without {REAL}"] = [f"--engines={','.join(every)}", "--real_speech="]
     return out
 
@@ -81,8 +84,8 @@ def row(name: str, folder: str, costs: dict[str, float]) -> list[str]:
         m = json.load(saved)["models"]["earshot"]
     print(f"{name}: {json.dumps(m['own'])}", file=sys.stderr)
     own, target = m["own"], m[evaluation.AT_TARGET]
-    left_out = name.removeprefix("without ")
-    cost = f"{costs.get(left_out, 0.0):.0f} s" if left_out != name else "-"
+    source = name.removeprefix("without ").removeprefix("with ")
+    cost = f"{costs.get(source, 0.0):.0f} s" if source != name else "-"
     if name == "all sources":
         cost = " + ".join(f"{costs.get(e, 0.0):.0f} s" for e in FLAGS.opt_in) + " (opt-in)"
     return ([name, f"{own['threshold']:.3f}"] + [f"{v:.3f}" for v in own["recall"].values()]
@@ -108,7 +111,7 @@ def main(argv: list[str]) -> None:
     conditions = ("clean", "speech", "noise", "reverberant")
     header = (["run", "threshold"] + [f"recall {c}" for c in conditions]
               + ["FA/h speech", "near-misses fired"] + [f"recall {c} @0.5 FA/h" for c in conditions]
-              + ["build time of the source left out"])
+              + ["build time of the source left out (or added)"])
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for cells in rows:
         print("| " + " | ".join(cells) + " |")

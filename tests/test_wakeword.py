@@ -13,7 +13,8 @@ import pytest
 import numerics
 import onednn
 from earshot import audio
-from wakeword import augment, detect, evalset, evaluation, phonemes, voices
+from wakeword import (augment, detect, evalset, evaluation, fit, model as model_lib, phonemes,
+                      voices)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--steps=40", "--positives=24", "--kokoro_positives=2", "--festival_positives=2",
@@ -64,6 +65,7 @@ def test_training_writes_every_output(tiny_model):
     assert manifest["phrase"] == "hey jarvis"
     assert manifest["sample_rate"] == 16000 and manifest["hop_samples"] == 1280
     assert 0 < manifest["threshold"] <= 1 and manifest["smoothing_hops"] >= 1
+    assert manifest["head_branches"] == fit.FitSettings().branches == 3
     with open(os.path.join(tiny_model, "metrics.json")) as metrics_file:
         metrics = json.load(metrics_file)
     assert metrics["calibration"]["fa_per_hour"] <= 0.5
@@ -162,6 +164,28 @@ def test_tools_reject_bad_input_in_one_line(tiny_model, tmp_path):
         lines = result.stderr.decode().strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), lines
     assert not os.path.exists(tmp_path / "out.csv")
+
+
+@pytest.mark.numerics
+def test_a_stream_scored_in_one_pass_matches_its_windows_scored_one_by_one():
+    head = model_lib.build_head(seed=3, branches=3)
+    rng = np.random.default_rng(0)
+    for layer in head.layers:  # trained-like weights: untrained norms pass everything
+        layer.set_weights([w + 0.1 * rng.standard_normal(w.shape).astype(np.float32)
+                           for w in layer.get_weights()])
+    embeddings = (10 * rng.standard_normal((300, 96))).astype(np.float32)
+    ends = np.concatenate([np.arange(15, 120), np.arange(200, 300, 7)])
+    expected = head(model_lib.windows(embeddings, ends), training=False).numpy()[:, 0]
+    branches = model_lib.branch_logits(head)(model_lib.windows(embeddings, ends)).numpy()
+    numerics.assert_float32_rounding(branches.mean(axis=1), expected,
+                                     terms=numerics.network_terms(head),
+                                     what="the head's logit is the mean of its branches'")
+    # Passes of 40 rows: windows on both sides of every pass boundary.
+    for pass_rows in (40, model_lib.SLIDING_ROWS):
+        numerics.assert_float32_rounding(
+            model_lib.window_logits(head, embeddings, ends, pass_rows), expected,
+            terms=numerics.network_terms(head),
+            what=f"one pass over the stream ({pass_rows} rows) against window by window")
 
 
 def test_false_accepts_per_hour_on_a_constructed_stream():

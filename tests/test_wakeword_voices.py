@@ -44,8 +44,8 @@ def _assert_speech(waveform: np.ndarray) -> None:
                                        U("kokoro", "af_bella", PHRASE),
                                        U("festival", "ked_diphone", PHRASE)],
                          ids=lambda u: u.engine)
-def test_every_default_engine_speaks(utterance):
-    assert utterance.engine in voices.TRAINING_ENGINES_DEFAULT
+def test_every_default_and_optional_engine_speaks(utterance):
+    assert utterance.engine in voices.TRAINING_ENGINES_DEFAULT + voices.TRAINING_ENGINES_OPTIONAL
     _assert_speech(voices.say(utterance))
 
 
@@ -142,7 +142,8 @@ def test_default_voice_lists_are_allowed_where_they_are_used():
                 + voices.festival_voices(50, seed=1)
                 + [t for e in voices.OPT_IN_ENGINES for t in voices.opt_in_voices(e, 50, 1)])
     voices.check_training(training)
-    for engine in voices.TRAINING_ENGINES_DEFAULT + voices.OPT_IN_ENGINES:
+    for engine in (voices.TRAINING_ENGINES_DEFAULT + voices.TRAINING_ENGINES_OPTIONAL
+                   + voices.OPT_IN_ENGINES):
         templates = voices.training_voices(engine, 40, seed=1)
         assert len(templates) == 40 and {t.engine for t in templates} == {engine}
     calibration = voices.kokoro_voices(100, seed=1, names=voices.KOKORO_CALIBRATION_VOICES)

@@ -1,8 +1,8 @@
 """Training and calibration material for one phrase, as cached speech embeddings.
 
 The phrase is spoken by several engines (`voices.TRAINING_ENGINES_DEFAULT`: espeak-ng's formant
-voices, Kokoro's neural voices and their blends, festival's diphone voice), because a head
-that hears one engine learns that engine. Ordinary speech is real people too: the dialogue of
+voices, Kokoro's neural voices and their blends; festival's diphone voice when asked), because
+a head that hears one engine learns that engine. Ordinary speech is real people too: the dialogue of
 Debian's game packages (`real_speech.TRAINING_SOURCES`) and any folder of recordings
 (`Sources.negatives_dir`). Voices are split: `CALIBRATION_VARIANTS` of espeak-ng and
 `voices.KOKORO_CALIBRATION_VOICES` speak only the held-out audio the threshold is calibrated
@@ -29,6 +29,7 @@ out (`Sources`) reuses the others.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import random
@@ -74,12 +75,12 @@ class Scale:
     """How much audio: the defaults are the real run; tests use a few of each."""
 
     positives: int = 3000  # espeak-ng utterances
-    kokoro_positives: int = 400  # Kokoro utterances, each placed `PLACEMENTS` times
+    kokoro_positives: int = 340  # Kokoro utterances, each placed `PLACEMENTS` times
     festival_positives: int = 120  # festival utterances, each placed `PLACEMENTS` times
     confusable_speakers: int = 12  # voices per confusable string
     speech_minutes: float = 45.0  # espeak-ng ordinary speech
     noise_minutes: float = 12.0
-    engine_speech_minutes: float = 10.0  # ordinary speech by each other engine
+    engine_speech_minutes: float = 4.0  # ordinary speech by each other engine
     calibration_minutes: float = 30.0  # espeak-ng held-out speech (real speech comes on top)
     calibration_positives: int = 300
 
@@ -278,6 +279,23 @@ def clip_group(name: str, utterances: list[voices.Utterance], positive: bool,
                                       background.key]), build)
 
 
+def _ahead(function, items: list) -> Iterator:
+    """`function(item)` for each of `items` in order, the next one made in a thread while the
+    caller works on this one: augmentation (numpy, soxr) and embedding (TensorFlow) release
+    the GIL, so they share the two cores instead of taking turns. One result waits at a time,
+    so memory stays that of two streams; `function` runs on one item at a time, in order, so
+    random draws in it come out as they would in a loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = None
+        for item in items:
+            future = pool.submit(function, item)
+            if pending is not None:
+                yield pending.result()
+            pending = future
+        if pending is not None:
+            yield pending.result()
+
+
 def stream_group(name: str, streams, seed: int, key: list, background: Background,
                  augmented: bool = True) -> Group:
     """Long negative streams, augmented, embedded whole; every window a negative.
@@ -288,14 +306,19 @@ def stream_group(name: str, streams, seed: int, key: list, background: Backgroun
 
     def build() -> Group:
         backgrounds = Backgrounds(background, seed)
+
+        def heard(stream: np.ndarray) -> np.ndarray:
+            audio = backgrounds.finish(backgrounds.voice(stream)) if augmented else stream
+            return audio[:audio.size // model_lib.HOP_SAMPLES * model_lib.HOP_SAMPLES]
+
         rows, ends, bounds, samples = [], [], [0], []
         waveforms = streams() if callable(streams) else streams
-        for stream in progress.track(waveforms, f"augmenting and embedding {name}"):
-            audio = backgrounds.finish(backgrounds.voice(stream)) if augmented else stream
-            audio = audio[:audio.size // model_lib.HOP_SAMPLES * model_lib.HOP_SAMPLES]
+        for audio in progress.track(_ahead(heard, waveforms), f"augmenting and embedding {name}",
+                                    total=len(waveforms)):
             if audio.size < speech_embedding.MIN_SAMPLES + model_lib.WINDOW * model_lib.HOP_SAMPLES:
                 continue
-            embedded = speech_embedding.embed(audio)
+            # `speech_embedding.embed` without re-checking audio made here (a fifth of its time).
+            embedded = embedding_lib.embed_blocks([audio], name)
             ends.append(bounds[-1] + np.arange(model_lib.WINDOW - 1, len(embedded)))
             rows.append(embedded)
             bounds.append(bounds[-1] + len(embedded))

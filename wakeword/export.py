@@ -39,7 +39,7 @@ def load_head(folder: str) -> keras.Model:
     if not os.path.isfile(path):
         raise runtime.ModelFolderError(f"{folder}: no {HEAD_WEIGHTS_NAME}; --model_dir must be a "
                                        "folder written by `python -m wakeword.train`")
-    head = model_lib.build_head()
+    head = model_lib.build_head(branches=runtime.Manifest.read(folder).head_branches)
     head.load_weights(path)
     return head
 

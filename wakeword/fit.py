@@ -6,7 +6,8 @@ windows of near-miss phrases and `NEGATIVES` windows of ordinary speech, non-spe
 phrase fragments; the loss weight of negatives ramps from 1 to `max_negative_weight`, so the
 head first learns the phrase and then to be silent on everything else. From half-way on, half
 of each batch's negatives are *mined*: drawn from the negatives the current head scores
-highest (re-mined every quarter of the run).
+highest (re-mined every quarter of the run). Each branch of the head (`model.build_head`)
+learns from its own loss on the same batches; mining follows their mean, the head's score.
 
 The defaults are set against phrases of voices the head never heard (held-out espeak-ng
 variants, and flite and festival in `evaluate`): openWakeWord's ramp to 20 and twice the
@@ -39,6 +40,7 @@ class FitSettings:
     dropout: float = 0.5
     input_noise: float = 0.5
     seed: int = 0
+    branches: int = 3  # heads averaged (`model.build_head`)
 
 
 class Pool:
@@ -65,16 +67,16 @@ class Pool:
         return model_lib.windows(self.embeddings, self.ends[indices])
 
 
-def scores(head: keras.Model, pool: Pool, batch: int = 8192) -> np.ndarray:
+def scores(head: keras.Model, pool: Pool) -> np.ndarray:
     """The head's logits for every window of `pool`."""
-    return np.concatenate([head(pool.gather(np.arange(i, min(i + batch, len(pool)))),
-                                training=False).numpy()[:, 0]
-                           for i in range(0, len(pool), batch)])
+    return model_lib.window_logits(head, pool.embeddings, pool.ends)
 
 
 def train_head(training: data_lib.TrainingData, settings: FitSettings) -> keras.Model:
     """A head trained on `training`'s positive, confusable and other negative windows."""
-    head = model_lib.build_head(settings.seed, settings.dropout, settings.input_noise)
+    head = model_lib.build_head(settings.seed, settings.dropout, settings.input_noise,
+                                settings.branches)
+    branches = model_lib.branch_logits(head)
     positives = Pool(training.positives, data_lib.POSITIVE)
     confusables = Pool(training.confusables, data_lib.NEGATIVE)
     negatives = Pool(training.positives + training.negatives, data_lib.NEGATIVE)
@@ -86,9 +88,10 @@ def train_head(training: data_lib.TrainingData, settings: FitSettings) -> keras.
     @tf.function
     def step(x, y, w):
         with tf.GradientTape() as tape:
-            logits = head(x, training=True)[:, 0]
-            loss = tf.reduce_sum(w * tf.nn.sigmoid_cross_entropy_with_logits(y, logits)) \
-                / tf.reduce_sum(w)
+            logits = branches(x, training=True)  # [batch, branches], each its own loss
+            losses = tf.nn.sigmoid_cross_entropy_with_logits(
+                tf.broadcast_to(y[:, None], tf.shape(logits)), logits)
+            loss = tf.reduce_sum(w[:, None] * losses) / tf.reduce_sum(w)
         gradients = tape.gradient(loss, head.trainable_weights)
         optimizer.apply_gradients(zip(gradients, head.trainable_weights))
         return loss

@@ -41,6 +41,8 @@ class Manifest(streaming.Sidecar):
       first_scored_hop: scores of earlier hops are 0 (the window is not full yet).
       target_fa_per_hour: what the threshold was calibrated for.
       model: the streaming TFLite file, relative to the manifest.
+      head_branches: branches averaged in the head (`wakeword.model.build_head`), for tools
+        that score offline with `head.weights.h5`; 1 in folders written before there were more.
     """
 
     phrase: str
@@ -53,6 +55,7 @@ class Manifest(streaming.Sidecar):
     target_fa_per_hour: float
     model: str = MODEL_NAME
     version: int = MANIFEST_VERSION
+    head_branches: int = 1
 
     @classmethod
     def read(cls, folder: str) -> "Manifest":

@@ -85,7 +85,8 @@ def train(phrase: str, output_dir: str, target_fa_per_hour: float, scale: data_l
             phrase=phrase, threshold=round(result.threshold, 6),
             smoothing_hops=result.smoothing_hops, refractory_s=calibration.detect.REFRACTORY_S,
             sample_rate=SAMPLE_RATE, hop_samples=model_lib.HOP_SAMPLES,
-            first_scored_hop=model_lib.FIRST_SCORED_HOP, target_fa_per_hour=target_fa_per_hour)
+            first_scored_hop=model_lib.FIRST_SCORED_HOP, target_fa_per_hour=target_fa_per_hour,
+            head_branches=settings.branches)
         progress.say("exporting the streaming model")
         export.write(staging, head, manifest)
         plots.det({"earshot (held-out voices)": (result.det_frr, result.det_fa_per_hour)},
