@@ -74,7 +74,7 @@ def branch_logits(head: keras.Model) -> keras.Model:
     `[batch, branches]` logits, so that each branch learns from its own loss."""
     if "mean_logit" not in {layer.name for layer in head.layers}:
         return head
-    return keras.Model(head.inputs, keras.layers.Concatenate(name="branch_logits")(
+    return keras.Model(head.input, keras.layers.Concatenate(name="branch_logits")(
         head.get_layer("mean_logit").input))
 
 
